@@ -1,0 +1,101 @@
+"""Command line: `python -m glass_core text2image "a dog" …` and `python -m glass_core image2text photo.jpg`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from glass_core.errors import GlassError
+from glass_core.presets import DEFAULT_PRESET, PRESETS, get_preset
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m glass_core", description="CLIP-guided latent space search.")
+    sub = parser.add_subparsers(dest="task", required=True)
+    for task, target_help in (("text2image", "the caption to draw"), ("image2text", "the image file to caption")):
+        p = sub.add_parser(task, help=f"search for {'an image' if task == 'text2image' else 'a caption'}")
+        p.add_argument("target", help=target_help)
+        names = [n for n, pr in PRESETS.items() if pr.task == task]
+        p.add_argument("--preset", choices=names, default=DEFAULT_PRESET[task],
+                       help=f"default: {DEFAULT_PRESET[task]} (the embedded set, no download)")
+        p.add_argument("--generations", type=int, help="default: the preset's")
+        p.add_argument("--pop-size", type=int, help="default: the preset's")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--no-discriminator", action="store_true", help="single-objective GA even if D exists")
+        p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, …")
+        p.add_argument("--weights", type=Path, help="weights folder (default: the repository's weights/)")
+        p.add_argument("--out", type=Path, default=Path("runs"), help="folder for the result and its run card")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    out = {"seed": args.seed}
+    if args.generations is not None:
+        out["generations"] = args.generations
+    if args.pop_size is not None:
+        out["pop_size"] = args.pop_size
+    if args.no_discriminator:
+        out["use_discriminator"] = False
+    return out
+
+
+def run(args: argparse.Namespace) -> Path:
+    """Run one search with a progress bar; write the result and run.json; return the folder."""
+    from tqdm import tqdm
+
+    from glass_core.images import open_image
+    from glass_core.pipeline import Pipeline
+    from glass_core.runcard import RunCard, describe_target
+
+    preset = get_preset(args.preset, **_overrides(args))
+    target = args.target if args.task == "text2image" else open_image(args.target)
+    pipe = Pipeline.from_preset(preset, device=args.device, weights_root=args.weights)
+    card = RunCard(preset, describe_target(target), device=args.device)
+    if args.task == "image2text":
+        card.target["path"] = str(args.target)
+    records = pipe.search(target)
+    bar = tqdm(total=preset.generations, unit="gen", desc=preset.name)
+    try:
+        for rec in records:
+            card.add(rec)
+            bar.update(1)
+            bar.set_postfix(similarity=f"{rec.similarity:.4f}", evals=rec.evaluations)
+    except KeyboardInterrupt:
+        print("\nStopped: keeping what was found so far.", file=sys.stderr)
+    finally:
+        records.close()
+        bar.close()
+    return _write(card, args.out)
+
+
+def _write(card, out_root: Path) -> Path:
+    """result.png or caption.txt, plus run.json, in a fresh timestamped folder."""
+    slug = re.sub(r"[^a-z0-9]+", "-", card.target.get("caption", card.target.get("path", "image")).lower())[:40]
+    folder = out_root / f"{datetime.now():%Y%m%d-%H%M%S}-{slug.strip('-') or 'run'}"
+    folder.mkdir(parents=True, exist_ok=True)
+    output = card.last.output if card.last else None
+    if isinstance(output, str):
+        (folder / "caption.txt").write_text(output + "\n")
+        print(output)
+    elif output is not None:
+        output.save(folder / "result.png")
+    (folder / "run.json").write_text(json.dumps(card.to_dict(), indent=1))
+    for note in (card.last.notes if card.last else ()):
+        print(f"Note: {note}", file=sys.stderr)
+    print(f"Saved to {folder}", file=sys.stderr)
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; GlassError becomes one clear line and exit status 2."""
+    args = _parser().parse_args(argv)
+    try:
+        run(args)
+    except GlassError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0

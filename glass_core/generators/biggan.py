@@ -1,0 +1,104 @@
+"""BigGAN-deep (128/256/512) from pytorch-pretrained-biggan: 128 reals + 1000 class genes."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from glass_core.errors import MissingWeightsError, UnsafeFileError
+from glass_core.generators.base import LatentSpace, to_pil
+from glass_core.generators.classes import bits_to_class_vector
+from glass_core.weights import url_file
+
+# The library's own download addresses (pytorch_pretrained_biggan.model, PRETRAINED_*_MAP).
+_S3 = "https://s3.amazonaws.com/models.huggingface.co/biggan"
+MODELS = ("biggan-deep-128", "biggan-deep-256", "biggan-deep-512")
+
+
+class BigGANGenerator:
+    """Genome [z (128 reals in [-2, 2]) | 1000 class bits] -> image in [0, 1]."""
+
+    modality = "image"
+    has_discriminator = False  # DeepMind never released BigGAN's discriminator
+
+    def __init__(self, model: torch.nn.Module, device: torch.device, truncation: float = 1.0):
+        self.model = model.eval().requires_grad_(False).to(device)
+        self.device = device
+        self.truncation = truncation
+        cfg = model.config
+        self.latent = LatentSpace(
+            n_real=cfg.z_dim, real_bounds=(-2.0, 2.0), real_init="truncnorm",
+            n_bits=cfg.num_classes, bit_init_prob=5 / 1000,
+        )
+
+    def _inputs(self, genomes: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.as_tensor(genomes[:, self.latent.reals], dtype=torch.float32, device=self.device)
+        classes = bits_to_class_vector(genomes[:, self.latent.bits])
+        return z * self.truncation, torch.as_tensor(classes, device=self.device)
+
+    @torch.inference_mode()
+    def generate(self, genomes: np.ndarray) -> torch.Tensor:
+        """(N, 3, S, S) images in [0, 1]."""
+        z, classes = self._inputs(genomes)
+        return (self.model(z, classes, self.truncation).float() + 1) / 2
+
+    def show(self, genomes: np.ndarray):
+        """Full-resolution PIL images."""
+        return to_pil(self.generate(genomes))
+
+    def top_classes(self, genome: np.ndarray, k: int = 5) -> list[int]:
+        """Indices of the ImageNet classes switched on in a genome (at most k)."""
+        return [int(i) for i in np.flatnonzero(genome[self.latent.bits] > 0.5)[:k]]
+
+
+def _state_dict(folder: Path) -> dict[str, torch.Tensor]:
+    """Weights from safetensors, or from the library's .bin read as tensors only."""
+    safe = folder / "model.safetensors"
+    if safe.is_file():
+        from safetensors.torch import load_file
+        return load_file(str(safe))
+    # weights_only refuses anything in the pickle but tensors and plain containers.
+    try:
+        return torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UnsafeFileError(f"Refused {folder / 'pytorch_model.bin'}: it holds more than tensors"
+                              f" (it could run code when loaded). {str(err).splitlines()[0]}") from err
+
+
+def build(folder: Path) -> torch.nn.Module:
+    """A BigGAN from a folder with config.json and weights, every key checked."""
+    from pytorch_pretrained_biggan import BigGAN, BigGANConfig
+
+    model = BigGAN(BigGANConfig.from_json_file(str(folder / "config.json")))
+    # The library itself loads with strict=False and would silently keep random weights.
+    missing, unexpected = model.load_state_dict(_state_dict(folder), strict=False)
+    if missing or unexpected:
+        raise MissingWeightsError(
+            f"a complete BigGAN in {folder}",
+            f"The checkpoint does not fit its config: {len(missing)} missing keys"
+            f" (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]}).",
+        )
+    return model
+
+
+def fetch(model_name: str, weights_root: Path) -> Path:
+    """The folder holding `model_name`: weights/biggan/<name>/, downloaded there if absent."""
+    if model_name not in MODELS:
+        raise ValueError(f"Unknown BigGAN {model_name!r}; known: {', '.join(MODELS)}")
+    folder = weights_root / "biggan" / model_name
+    if (folder / "config.json").is_file() and any((folder / f).is_file() for f in ("model.safetensors", "pytorch_model.bin")):
+        return folder
+    what = f"BigGAN {model_name}"
+    url_file(f"{_S3}/{model_name}-config.json", folder / "config.json", what)
+    url_file(f"{_S3}/{model_name}-pytorch_model.bin", folder / "pytorch_model.bin", what)
+    return folder
+
+
+def load(device: torch.device, weights_root: Path, model: str = "biggan-deep-256",
+         truncation: float = 1.0) -> BigGANGenerator:
+    """Registry factory for kind 'biggan'."""
+    folder = fetch(model, weights_root)
+    return BigGANGenerator(build(folder), device, truncation)

@@ -1,0 +1,112 @@
+"""GPT-2 as a caption generator: 20 integer context tokens, then "the picture of", then greedy text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from glass_core.errors import MissingWeightsError
+from glass_core.generators.base import LatentSpace
+from glass_core.weights import is_offline
+
+PREFIX = "the picture of"
+
+# name -> (folder under the weights root, Hugging Face repository or None)
+MODELS: dict[str, tuple[str, str | None]] = {
+    "gpt2": ("gpt2/gpt2", "openai-community/gpt2"),
+    "mini": ("mini/gpt2", None),
+}
+
+
+class GPT2Captioner:
+    """Genome of `n_context` token ids -> caption "the picture of …" by greedy decoding."""
+
+    modality = "text"
+    has_discriminator = False
+
+    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device,
+                 n_context: int = 20, max_new_tokens: int = 30):
+        self.model = model.eval().requires_grad_(False).to(device)
+        self.tokenizer = tokenizer
+        self.device = device
+        self.max_new_tokens = max_new_tokens
+        self.eos = int(tokenizer.eos_token_id)
+        self.prefix = torch.tensor(tokenizer.encode(PREFIX), device=device)
+        vocab = int(model.config.vocab_size)
+        self.latent = LatentSpace(n_int=n_context, int_bounds=(0, vocab - 1))
+
+    @torch.inference_mode()
+    def continue_greedy(self, context: torch.Tensor) -> torch.Tensor:
+        """(N, T) prompts -> (N, ≤ max_new_tokens) greedy tokens, eos-padded after the end.
+
+        Every prompt has the same length, so no padding or attention mask is needed and the
+        key/value cache makes each step cost one token per sequence.
+        """
+        out = self.model(input_ids=context, use_cache=True)
+        past, logits = out.past_key_values, out.logits[:, -1]
+        finished = torch.zeros(len(context), dtype=torch.bool, device=self.device)
+        steps = []
+        for _ in range(self.max_new_tokens):
+            token = torch.where(finished, self.eos, logits.argmax(-1))
+            steps.append(token)
+            finished |= token == self.eos
+            if bool(finished.all()):  # stop as soon as every caption has ended
+                break
+            out = self.model(input_ids=token[:, None], past_key_values=past, use_cache=True)
+            past, logits = out.past_key_values, out.logits[:, -1]
+        return torch.stack(steps, dim=1)
+
+    def generate(self, genomes: np.ndarray) -> list[str]:
+        """Captions "the picture of …", one per genome."""
+        ids = torch.as_tensor(np.rint(genomes[:, self.latent.ints]), dtype=torch.long, device=self.device)
+        prompt = torch.cat([ids, self.prefix.expand(len(ids), -1)], dim=1)
+        new = self.continue_greedy(prompt).cpu().tolist()
+        prefix = self.prefix.tolist()
+        captions = []
+        for row in new:
+            end = row.index(self.eos) if self.eos in row else len(row)
+            text = self.tokenizer.decode(prefix + row[:end], skip_special_tokens=True)
+            captions.append(" ".join(text.split()))  # newlines and runs of spaces to one space
+        return captions
+
+    def show(self, genomes: np.ndarray) -> list[str]:
+        """Same as generate: a caption is shown as it is scored."""
+        return self.generate(genomes)
+
+
+def _from_pretrained(source: str | Path, local_only: bool):
+    """Model and tokenizer from a folder or hub id; any missing weight is an error."""
+    from transformers import GPT2LMHeadModel, GPT2TokenizerFast
+
+    model, info = GPT2LMHeadModel.from_pretrained(
+        source, local_files_only=local_only, output_loading_info=True)
+    if info["missing_keys"]:
+        raise MissingWeightsError(f"GPT-2 weights in {source}", f"Missing keys: {info['missing_keys'][:3]}")
+    # from_pretrained(folder), never GPT2Tokenizer(vocab_file=…): in transformers 5 that
+    # keyword form silently builds an empty tokenizer.
+    return model, GPT2TokenizerFast.from_pretrained(source, local_files_only=local_only)
+
+
+def load(device: torch.device, weights_root: Path, model: str = "gpt2",
+         n_context: int = 20, max_new_tokens: int = 30) -> GPT2Captioner:
+    """Registry factory for kind 'gpt2': weights/ folder first, then the hub cache or a download."""
+    if model not in MODELS:
+        raise ValueError(f"Unknown GPT-2 {model!r}; known: {', '.join(MODELS)}")
+    sub, repo = MODELS[model]
+    folder = weights_root / sub
+    if (folder / "config.json").is_file():
+        net, tok = _from_pretrained(folder, local_only=True)
+    elif repo is None:
+        raise MissingWeightsError(f"GPT-2 '{model}'", f"Expected a save_pretrained folder at {folder}.")
+    else:
+        try:
+            net, tok = _from_pretrained(repo, local_only=is_offline())
+        except OSError as err:
+            raise MissingWeightsError(
+                f"GPT-2 '{model}'",
+                f"Looked in {folder} and the Hugging Face cache for {repo}. Save the model there"
+                " (save_pretrained), or run once online without HF_HUB_OFFLINE=1.",
+            ) from err
+    return GPT2Captioner(net, tok, device, n_context, max_new_tokens)

@@ -1,0 +1,57 @@
+"""Reading user images safely: any common mode to RGB, with size and decompression-bomb guards."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from glass_core.errors import BadInputError
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # an upload larger than this is refused before decoding
+MAX_PIXELS = 40_000_000  # about 6300 x 6300; larger claims are treated as decompression bombs
+WORK_SIDE = 1024  # what CLIP sees is 224 px: keep at most this much of a huge picture
+
+
+def open_image(source: str | Path | bytes | Image.Image) -> Image.Image:
+    """A path, bytes or PIL image as an RGB PIL image, or one clear BadInputError."""
+    if isinstance(source, Image.Image):
+        return to_rgb(source)
+    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
+    if len(data) > MAX_FILE_BYTES:
+        raise BadInputError(f"The image file is {len(data) / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if img.width * img.height > MAX_PIXELS:
+                raise BadInputError(f"The image is {img.width}×{img.height} pixels; the limit is {MAX_PIXELS:,} pixels.")
+            img.load()
+    except BadInputError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise BadInputError(f"This file is not an image glass can read ({type(err).__name__}).") from err
+    except (OSError, SyntaxError, ValueError) as err:
+        raise BadInputError(f"The image is corrupt or truncated ({err}).") from err
+    return to_rgb(img)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Grey, 16-bit, palette, RGBA, CMYK … to 8-bit RGB, honouring EXIF rotation."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) * 255 if hi > lo else np.zeros_like(arr)
+        img = Image.fromarray(arr.astype(np.uint8), mode="L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)  # transparent parts on white
+    img = img.convert("RGB")
+    if max(img.size) > WORK_SIDE:
+        img.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
+    return img

@@ -1,0 +1,121 @@
+"""pymoo operators for a mixed genome [reals | bits | integers], one operator per segment.
+
+Each segment gets the paper's operator: SBX and polynomial mutation on the reals, HUX and
+bit-flip on the class bits, SBX and polynomial mutation followed by rounding on the integer
+tokens. Every random draw comes from the `random_state` pymoo hands in, so one seed drives
+the whole search.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from pymoo.core.crossover import Crossover
+from pymoo.core.mutation import Mutation
+from pymoo.core.repair import Repair
+from pymoo.core.sampling import Sampling
+from pymoo.operators.crossover.hux import HUX
+from pymoo.operators.crossover.sbx import SBX
+from pymoo.operators.mutation.pm import PM
+from scipy.stats import truncnorm
+
+from glass_core.generators.base import LatentSpace
+from glass_core.presets import Operators
+
+
+def _segment_problem(lo: np.ndarray, hi: np.ndarray) -> SimpleNamespace:
+    """The little of a pymoo Problem that the stock operators read: bounds and size."""
+    return SimpleNamespace(xl=lo, xu=hi, n_var=len(lo))
+
+
+class _Segments:
+    """The genome's segments with their own bounds, for handing slices to stock operators."""
+
+    def __init__(self, latent: LatentSpace):
+        self.latent = latent
+        lo, hi = latent.bounds()
+        self.reals = _segment_problem(lo[latent.reals], hi[latent.reals])
+        self.ints = _segment_problem(lo[latent.ints], hi[latent.ints])
+
+
+class LatentSampling(Sampling):
+    """Initial population: truncated normal / normal / uniform reals, sparse bits, uniform ints."""
+
+    def __init__(self, latent: LatentSpace):
+        super().__init__()
+        self.latent = latent
+
+    def _do(self, problem, n_samples, *args, random_state=None, **kwargs):
+        lat = self.latent
+        X = np.zeros((n_samples, lat.n_var))
+        lo, hi = lat.real_bounds
+        shape = (n_samples, lat.n_real)
+        if lat.real_init == "truncnorm":
+            X[:, lat.reals] = truncnorm.rvs(lo, hi, size=shape, random_state=random_state)
+        elif lat.real_init == "normal":
+            X[:, lat.reals] = np.clip(random_state.standard_normal(shape), lo, hi)
+        else:
+            X[:, lat.reals] = random_state.uniform(lo, hi, size=shape)
+        X[:, lat.bits] = random_state.random((n_samples, lat.n_bits)) < lat.bit_init_prob
+        ilo, ihi = lat.int_bounds
+        X[:, lat.ints] = random_state.integers(ilo, ihi + 1, size=(n_samples, lat.n_int))
+        return X
+
+
+class LatentCrossover(Crossover):
+    """SBX on reals and integers, HUX on bits; two parents make two children."""
+
+    def __init__(self, latent: LatentSpace, ops: Operators):
+        super().__init__(2, 2, prob=ops.sbx_prob)
+        self.seg = _Segments(latent)
+        self.sbx = SBX(eta=ops.sbx_eta, prob=1.0)
+        self.hux = HUX(prob=1.0)
+        self.hux_prob = ops.hux_prob
+
+    def _do(self, problem, X, *args, random_state=None, **kwargs):
+        lat, out = self.seg.latent, X.copy()
+        if lat.n_real:
+            out[..., lat.reals] = self.sbx._do(self.seg.reals, X[..., lat.reals], random_state=random_state)
+        if lat.n_int:
+            out[..., lat.ints] = self.sbx._do(self.seg.ints, X[..., lat.ints], random_state=random_state)
+        if lat.n_bits:
+            bits = X[..., lat.bits].astype(bool)
+            mixed = self.hux._do(None, bits, random_state=random_state)
+            use = random_state.random(X.shape[1]) < self.hux_prob  # per mating
+            out[:, use, lat.bits] = mixed[:, use]
+        return out
+
+
+class LatentMutation(Mutation):
+    """Polynomial mutation on reals and integers, bit-flip on bits."""
+
+    def __init__(self, latent: LatentSpace, ops: Operators):
+        super().__init__(prob=1.0)  # each segment decides below how often it mutates
+        self.seg = _Segments(latent)
+        self.pm = PM(eta=ops.pm_eta, prob=1.0)
+        self.pm_prob = ops.pm_prob
+        self.bitflip_rate = ops.bitflip_rate
+
+    def _do(self, problem, X, *args, random_state=None, **kwargs):
+        lat, out = self.seg.latent, X.copy()
+        for sl, sub in ((lat.reals, self.seg.reals), (lat.ints, self.seg.ints)):
+            if sl.stop > sl.start:
+                rows = random_state.random(len(X)) < self.pm_prob
+                mutated = self.pm._do(sub, X[:, sl], random_state=random_state)
+                out[rows, sl] = mutated[rows]
+        if lat.n_bits:
+            flip = random_state.random((len(X), lat.n_bits)) < self.bitflip_rate
+            out[:, lat.bits] = np.where(flip, 1.0 - X[:, lat.bits], X[:, lat.bits])
+        return out
+
+
+class LatentRepair(Repair):
+    """Clip into bounds and round bits and integers, so every genome is a valid latent."""
+
+    def __init__(self, latent: LatentSpace):
+        super().__init__()
+        self.latent = latent
+
+    def _do(self, problem, X, **kwargs):
+        return self.latent.repair(X)

@@ -1,0 +1,78 @@
+"""A preset's components, loaded once and shared read-only, and one `search` call per target."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+
+from glass_core.errors import BadInputError
+from glass_core.generators import Generator, load_generator
+from glass_core.images import to_rgb
+from glass_core.presets import Preset, get_preset
+from glass_core.scorer import ClipScorer, load_clip
+from glass_core.search import GenerationRecord, run_search
+from glass_core.weights import default_weights_root
+
+_CACHE: dict[tuple, Any] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _shared(key: tuple, make) -> Any:
+    """Load a component once per process; later callers (other app sessions) reuse it."""
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = make()
+        return _CACHE[key]
+
+
+class Pipeline:
+    """Generator + CLIP scorer for one preset; `search` streams one record per generation."""
+
+    def __init__(self, preset: Preset, generator: Generator, scorer: ClipScorer):
+        self.preset, self.generator, self.scorer = preset, generator, scorer
+
+    @classmethod
+    def from_preset(cls, preset: str | Preset, device: str | torch.device = "cpu",
+                    weights_root: str | Path | None = None) -> Pipeline:
+        """Load (or reuse) the components a preset names."""
+        preset = get_preset(preset) if isinstance(preset, str) else preset
+        device = torch.device(device)
+        root = Path(weights_root) if weights_root is not None else default_weights_root()
+        args = json.dumps(preset.generator_args, sort_keys=True)
+        gen = _shared(("gen", preset.generator, args, str(device), str(root)),
+                      lambda: load_generator(preset.generator, device, root, **preset.generator_args))
+        clip = _shared(("clip", preset.clip, str(device), str(root)), lambda: load_clip(preset.clip, device, root))
+        return cls(preset, gen, clip)
+
+    def encode_target(self, target: str | Image.Image) -> tuple[torch.Tensor, tuple[str, ...]]:
+        """The target's unit CLIP embedding (1, D), and notes for the user (e.g. truncation)."""
+        if self.preset.task == "text2image":
+            if not isinstance(target, str) or not target.strip():
+                raise BadInputError("Please enter a caption: it is empty.")
+            caption = " ".join(target.split())
+            notes = ()
+            if self.scorer.is_truncated(caption):
+                notes = (f"The caption is longer than CLIP's {self.scorer.context_length} tokens;"
+                         " only its beginning is used.",)
+            with torch.inference_mode():
+                return self.scorer.encode_texts([caption]), notes
+        if not isinstance(target, Image.Image):
+            raise BadInputError("Please give an image to caption.")
+        with torch.inference_mode():
+            return self.scorer.encode_pil(to_rgb(target)), ()
+
+    def search(self, target: str | Image.Image, **overrides: Any) -> Iterator[GenerationRecord]:
+        """Stream the search for `target`; any preset field can be overridden for this run."""
+        preset = self.preset.replace(**overrides) if overrides else self.preset
+        embedding, notes = self.encode_target(target)  # once per search, not per generation
+        return run_search(self.generator, self.scorer, embedding, preset, notes)
+
+    def show(self, genomes: np.ndarray) -> list[Image.Image] | list[str]:
+        """Render genomes (e.g. a chosen point of the Pareto front) for display."""
+        return self.generator.show(np.atleast_2d(genomes))

@@ -1,0 +1,127 @@
+"""The registry of search presets: the paper's nine configurations plus our own, as data."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from glass_core.errors import BadInputError
+
+Task = Literal["text2image", "image2text"]
+Algorithm = Literal["ga", "nsga2"]
+
+
+@dataclass(frozen=True)
+class Operators:
+    """Genetic operators, as in the paper: SBX + PM on reals and integers, HUX + bit-flip on bits."""
+
+    sbx_eta: float = 3.0
+    sbx_prob: float = 1.0  # chance that a mating recombines at all
+    pm_eta: float = 3.0
+    pm_prob: float = 0.5  # chance that an offspring's reals (or integers) are mutated
+    hux_prob: float = 0.2  # chance that a mating swaps half of its differing class bits
+    bitflip_rate: float = 10 / 1000  # chance that each class bit of an offspring flips
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Everything a search needs to know besides its target; any field can be overridden."""
+
+    name: str
+    task: Task
+    generator: str  # a kind in glass_core.generators.FACTORIES
+    generator_args: dict[str, Any] = field(default_factory=dict)
+    clip: str = "ViT-B-32-quickgelu/openai"  # a name in glass_core.scorer.CLIP_MODELS
+    use_discriminator: bool = False  # True: NSGA-II on (-similarity, hinge(1 - D(x)))
+    pop_size: int = 64
+    generations: int = 500
+    batch_size: int = 32  # how many genomes go through the generator at once
+    seed: int = 0
+    operators: Operators = Operators()
+    description: str = ""
+
+    @property
+    def algorithm(self) -> Algorithm:
+        """GA for one objective, NSGA-II when the discriminator is a second one."""
+        return "nsga2" if self.use_discriminator else "ga"
+
+    def replace(self, **overrides: Any) -> Preset:
+        """A copy with some fields changed; unknown or out-of-range values are refused."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise BadInputError(f"Unknown preset field(s): {', '.join(unknown)}")
+        if isinstance(overrides.get("operators"), dict):
+            overrides["operators"] = dataclasses.replace(self.operators, **overrides["operators"])
+        out = dataclasses.replace(self, **overrides)
+        out.validate()
+        return out
+
+    def validate(self) -> None:
+        """Refuse settings no search can run with, in one clear sentence."""
+        if self.pop_size < 2 or self.pop_size > 4096:
+            raise BadInputError(f"Population must be between 2 and 4096, got {self.pop_size}")
+        if self.generations < 1 or self.generations > 100_000:
+            raise BadInputError(f"Generations must be between 1 and 100000, got {self.generations}")
+        if self.batch_size < 1:
+            raise BadInputError(f"Batch size must be at least 1, got {self.batch_size}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form, for run cards."""
+        return dataclasses.asdict(self)
+
+
+def _biggan(name: str, size: int, pop: int, batch: int) -> Preset:
+    return Preset(
+        name=name, task="text2image", generator="biggan",
+        generator_args={"model": f"biggan-deep-{size}", "truncation": 1.0},
+        pop_size=pop, batch_size=batch,
+        description=f"BigGAN-deep {size}×{size}, 128 reals + 1000 ImageNet class genes",
+    )
+
+
+def _stylegan2(network: str, use_d: bool) -> Preset:
+    suffix = "d" if use_d else "nod"
+    return Preset(
+        name=f"StyleGAN2_{network}_{suffix}", task="text2image", generator="stylegan2",
+        generator_args={"network": network}, use_discriminator=use_d, pop_size=16, batch_size=4,
+        description=f"StyleGAN2 config-f {network}" + (", discriminator as 2nd objective" if use_d else ""),
+    )
+
+
+def _mini(name: str, task: Task, generator: str, args: dict[str, Any], use_d: bool) -> Preset:
+    return Preset(
+        name=name, task=task, generator=generator, generator_args=args, clip="mini",
+        use_discriminator=use_d, pop_size=32, generations=30, batch_size=256,
+        description="embedded default model set (weights/mini), runs offline on a CPU",
+    )
+
+
+_ALL = [
+    # The paper's configurations, under their original names and population sizes.
+    Preset(
+        name="GPT2", task="image2text", generator="gpt2", generator_args={"model": "gpt2"},
+        pop_size=100, batch_size=25, description="GPT-2 small, 20 context tokens before 'the picture of'",
+    ),
+    _biggan("DeepMindBigGAN128", 128, pop=64, batch=32),
+    _biggan("DeepMindBigGAN256", 256, pop=64, batch=32),
+    _biggan("DeepMindBigGAN512", 512, pop=32, batch=8),
+    *[_stylegan2(net, use_d) for net in ("ffhq", "car", "church") for use_d in (True, False)],
+    # The embedded default set: small models trained in this project (issue 4).
+    _mini("mini_gan", "text2image", "mini_gan", {}, use_d=False),
+    _mini("mini_gan_d", "text2image", "mini_gan", {}, use_d=True),
+    _mini("mini_gpt2", "image2text", "gpt2", {"model": "mini"}, use_d=False),
+]
+
+PRESETS: dict[str, Preset] = {p.name: p for p in _ALL}
+
+# What the command line and the app open on when the real weights are absent.
+DEFAULT_PRESET = {"text2image": "mini_gan", "image2text": "mini_gpt2"}
+
+
+def get_preset(name: str, **overrides: Any) -> Preset:
+    """Look a preset up by name, with optional field overrides."""
+    if name not in PRESETS:
+        raise BadInputError(f"Unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name].replace(**overrides) if overrides else PRESETS[name]

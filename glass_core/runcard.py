@@ -1,0 +1,80 @@
+"""Run cards: the JSON that says what a search did and holds enough to reproduce it."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import io
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from PIL import Image
+
+from glass_core.presets import Preset
+from glass_core.search import GenerationRecord
+
+_LIBRARIES = ("torch", "open_clip_torch", "pymoo", "transformers", "pytorch-pretrained-biggan", "numpy")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that shape a run's numbers."""
+    out = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def describe_target(target: str | Image.Image) -> dict[str, Any]:
+    """A caption as itself; an image by size and the SHA-256 of its RGB PNG encoding."""
+    if isinstance(target, str):
+        return {"caption": target}
+    buf = io.BytesIO()
+    target.convert("RGB").save(buf, format="PNG")
+    return {"image_sha256": hashlib.sha256(buf.getvalue()).hexdigest(), "image_size": list(target.size)}
+
+
+@dataclass
+class RunCard:
+    """Collects a run's records into a reproducible summary."""
+
+    preset: Preset
+    target: dict[str, Any]
+    device: str
+    started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    history: list[dict[str, Any]] = field(default_factory=list)
+    last: GenerationRecord | None = None
+
+    def add(self, record: GenerationRecord) -> None:
+        """Log one generation's scores."""
+        self.last = record
+        row = {
+            "generation": record.generation, "similarity": round(record.similarity, 6),
+            "best_similarity": round(record.best_similarity, 6), "mean_similarity": round(record.mean_similarity, 6),
+            "evaluations": record.evaluations, "elapsed_s": round(record.elapsed, 3),
+        }
+        if record.realism is not None:
+            row["realism"] = round(record.realism, 6)
+        self.history.append(row)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as JSON-able data."""
+        last = self.last
+        result: dict[str, Any] = {}
+        if last is not None:
+            result = {
+                "generation": last.generation, "similarity": last.similarity, "realism": last.realism,
+                "genome": last.genome.tolist(), "notes": list(last.notes),
+                "caption" if isinstance(last.output, str) else "image": last.output if isinstance(last.output, str) else "result.png",
+            }
+            if last.front is not None:
+                result["front"] = [{"similarity": p.similarity, "realism": p.realism, "genome": p.genome.tolist()} for p in last.front]
+        return {
+            "glass_run_card": 1, "started": self.started, "preset": self.preset.to_dict(),
+            "seed": self.preset.seed, "target": self.target, "device": self.device,
+            "libraries": library_versions(), "result": result, "history": self.history,
+        }

@@ -1,0 +1,103 @@
+"""CLIP as a scorer: unit embeddings of images and captions, and their cosine similarity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from glass_core.errors import MissingWeightsError
+from glass_core.weights import hub_file
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Where a CLIP's weights live and which open_clip architecture they fit."""
+
+    folder: str  # under the weights root: a checkpoint file, or open_clip's local-dir layout
+    arch: str | None = None  # open_clip architecture, for bare checkpoints
+    hub_repo: str | None = None  # Hugging Face repository with the same checkpoint
+    filename: str = "open_clip_model.safetensors"
+
+
+CLIP_MODELS: dict[str, ClipSpec] = {
+    # 'ViT-B-32' with pretrained='openai' builds plain GELU and only warns; OpenAI trained
+    # with QuickGELU, so the quickgelu architecture is the one that matches the weights.
+    "ViT-B-32-quickgelu/openai": ClipSpec(
+        folder="clip/ViT-B-32-quickgelu-openai", arch="ViT-B-32-quickgelu",
+        hub_repo="timm/vit_base_patch32_clip_224.openai",
+    ),
+    "mini": ClipSpec(folder="mini/clip"),
+}
+
+
+class ClipScorer:
+    """Embeds images (float tensors in [0, 1]) and captions into CLIP's unit sphere."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device):
+        self.model = model.eval().requires_grad_(False).to(device)
+        self.tokenizer = tokenizer
+        self.device = device
+        cfg = model.visual.preprocess_cfg
+        size = cfg["size"]
+        self.image_size = size if isinstance(size, int) else int(size[0])
+        self.mean = torch.tensor(cfg["mean"], device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(cfg["std"], device=device).view(1, 3, 1, 1)
+        self.context_length = int(tokenizer.context_length)
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """Differentiable version of CLIP's preprocessing: resize short side, centre crop, normalise."""
+        h, w = images.shape[-2:]
+        s = self.image_size
+        if (h, w) != (s, s):
+            scale = s / min(h, w)
+            size = (max(s, round(h * scale)), max(s, round(w * scale)))
+            images = F.interpolate(images, size=size, mode="bicubic", antialias=True, align_corners=False)
+            top, left = (size[0] - s) // 2, (size[1] - s) // 2
+            images = images[..., top:top + s, left:left + s]
+        return (images.clamp(0, 1) - self.mean) / self.std
+
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) in [0, 1] -> (N, D) unit vectors."""
+        feats = self.model.encode_image(self.prepare(images.to(self.device, torch.float32)))
+        return F.normalize(feats.float(), dim=-1)
+
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        """Captions -> (N, D) unit vectors; anything past CLIP's context is cut off."""
+        tokens = self.tokenizer(texts).to(self.device)
+        return F.normalize(self.model.encode_text(tokens).float(), dim=-1)
+
+    def encode_pil(self, image: Image.Image) -> torch.Tensor:
+        """One PIL image -> (1, D) unit vector."""
+        arr = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+        tensor = torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0)
+        return self.encode_images(tensor)
+
+    def is_truncated(self, text: str) -> bool:
+        """True if `text` is longer than CLIP's context (start and end tokens included)."""
+        return len(self.tokenizer.encode(text)) + 2 > self.context_length
+
+
+def load_clip(name: str, device: torch.device, weights_root: Path) -> ClipScorer:
+    """Load the CLIP registered as `name`, refusing to run on random weights."""
+    import open_clip  # heavy: only when a model is actually needed
+
+    if name not in CLIP_MODELS:
+        raise ValueError(f"Unknown CLIP {name!r}; known: {', '.join(CLIP_MODELS)}")
+    spec = CLIP_MODELS[name]
+    folder = Path(weights_root) / spec.folder
+    if (folder / "open_clip_config.json").is_file():
+        ident = f"local-dir:{folder}"
+        model = open_clip.create_model(ident, require_pretrained=True, device=device)
+        return ClipScorer(model, open_clip.get_tokenizer(ident), device)
+    if spec.arch is None or spec.hub_repo is None:
+        raise MissingWeightsError(f"CLIP '{name}'", f"Expected open_clip_config.json and weights in {folder}.")
+    ckpt = folder / spec.filename
+    if not ckpt.is_file():
+        ckpt = hub_file(spec.hub_repo, spec.filename, f"CLIP '{name}'", folder)
+    model = open_clip.create_model(spec.arch, pretrained=str(ckpt), require_pretrained=True, device=device)
+    return ClipScorer(model, open_clip.get_tokenizer(spec.arch), device)

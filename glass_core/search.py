@@ -1,0 +1,172 @@
+"""The search: pymoo's ask-and-tell loop, yielding one record per generation."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.algorithms.soo.nonconvex.ga import GA
+from pymoo.core.problem import Problem
+
+from glass_core.generators.base import Generator, genome_batches
+from glass_core.operators import LatentCrossover, LatentMutation, LatentRepair, LatentSampling
+from glass_core.presets import Preset
+from glass_core.scorer import ClipScorer
+
+
+@dataclass
+class FrontPoint:
+    """One member of the Pareto front of a two-objective search."""
+
+    similarity: float
+    realism: float  # the discriminator's logit: higher looks more real
+    genome: np.ndarray
+
+
+@dataclass
+class GenerationRecord:
+    """What one generation found: the individual to show and how the population is doing."""
+
+    generation: int
+    generations: int
+    output: Image.Image | str  # the individual shown: best, or the front's compromise
+    similarity: float
+    realism: float | None
+    genome: np.ndarray
+    best_similarity: float  # over the whole population
+    mean_similarity: float
+    population: np.ndarray
+    similarities: np.ndarray
+    realisms: np.ndarray | None
+    front: list[FrontPoint] | None
+    evaluations: int
+    elapsed: float
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+class Evaluator:
+    """Scores genomes: CLIP similarity to the target, and the discriminator when asked."""
+
+    def __init__(self, generator: Generator, scorer: ClipScorer, target: torch.Tensor,
+                 use_discriminator: bool, batch_size: int):
+        self.generator, self.scorer = generator, scorer
+        self.target = target.reshape(-1).to(scorer.device)
+        self.use_d, self.batch_size = use_discriminator, batch_size
+        self.timings = {"generator": 0.0, "discriminator": 0.0, "clip": 0.0, "operators": 0.0}
+        self.evaluations = 0
+
+    @torch.inference_mode()
+    def __call__(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Similarities (N,) and realism logits (N,) or None."""
+        sims, reals = [], []
+        for batch in genome_batches(genomes, self.batch_size):
+            t0 = time.perf_counter()
+            out = self.generator.generate(batch)
+            t1 = time.perf_counter()
+            emb = self.scorer.encode_images(out) if self.generator.modality == "image" else self.scorer.encode_texts(out)
+            # A broken output (NaN) must lose, not poison the sorting.
+            sims.append(np.nan_to_num((emb @ self.target).cpu().numpy(), nan=-1.0))
+            t2 = time.perf_counter()
+            if self.use_d:
+                reals.append(self.generator.discriminate(out).float().cpu().numpy().reshape(-1))
+            self._tick(t0, t1, t2, time.perf_counter())
+        self.evaluations += len(genomes)
+        return np.concatenate(sims), (np.concatenate(reals) if self.use_d else None)
+
+    def _tick(self, t0: float, t1: float, t2: float, t3: float) -> None:
+        self.timings["generator"] += t1 - t0
+        self.timings["clip"] += t2 - t1
+        self.timings["discriminator"] += t3 - t2
+
+
+def objectives(sim: np.ndarray, realism: np.ndarray | None) -> np.ndarray:
+    """pymoo minimises: -similarity, and hinge(1 - D(x)) when the discriminator is used."""
+    if realism is None:
+        return -sim[:, None]
+    return np.stack([-sim, np.maximum(0.0, 1.0 - realism)], axis=1)
+
+
+def compromise(F: np.ndarray) -> int:
+    """The front member closest to the ideal point once both objectives are scaled to [0, 1]."""
+    span = F.max(axis=0) - F.min(axis=0)
+    scaled = (F - F.min(axis=0)) / np.where(span > 0, span, 1.0)
+    return int(np.argmin(np.linalg.norm(scaled, axis=1)))
+
+
+def _algorithm(generator: Generator, preset: Preset):
+    latent, ops = generator.latent, preset.operators
+    cls = NSGA2 if preset.use_discriminator else GA
+    return cls(
+        pop_size=preset.pop_size,
+        sampling=LatentSampling(latent),
+        crossover=LatentCrossover(latent, ops),
+        mutation=LatentMutation(latent, ops),
+        repair=LatentRepair(latent),
+        eliminate_duplicates=True,
+    )
+
+
+def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, preset: Preset,
+               notes: tuple[str, ...] = ()) -> Iterator[GenerationRecord]:
+    """Search `generator`'s latent space for outputs CLIP finds closest to `target` (1, D)."""
+    preset.validate()
+    if preset.use_discriminator and not getattr(generator, "has_discriminator", False):
+        raise ValueError(f"Preset {preset.name!r} asks for a discriminator that its generator lacks")
+    lo, hi = generator.latent.bounds()
+    n_obj = 2 if preset.use_discriminator else 1
+    problem = Problem(n_var=generator.latent.n_var, n_obj=n_obj, xl=lo, xu=hi)
+    algorithm = _algorithm(generator, preset)
+    algorithm.setup(problem, termination=("n_gen", preset.generations), seed=preset.seed)
+    evaluate = Evaluator(generator, scorer, target, preset.use_discriminator, preset.batch_size)
+    shown: tuple[bytes, Image.Image | str] | None = None
+    start = time.perf_counter()
+    try:
+        for gen in range(1, preset.generations + 1):
+            t0 = time.perf_counter()
+            pop = algorithm.ask()
+            t1 = time.perf_counter()
+            sims, realisms = evaluate(pop.get("X"))
+            pop.set("F", objectives(sims, realisms), "sim", sims, "realism", realisms)
+            t2 = time.perf_counter()
+            algorithm.tell(infills=pop)
+            evaluate.timings["operators"] += (t1 - t0) + (time.perf_counter() - t2)
+            record, shown = _record(algorithm, evaluate, generator, gen, preset, shown, notes)
+            record.elapsed = time.perf_counter() - start
+            yield record
+    finally:
+        # Runs on normal end, on error and when the caller closes the iterator mid-search.
+        del algorithm, evaluate
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _record(algorithm, evaluate: Evaluator, generator: Generator, gen: int, preset: Preset,
+            shown: tuple[bytes, Image.Image | str] | None, notes: tuple[str, ...]):
+    """Summarise the surviving population; re-render the shown individual only if it changed."""
+    X, F = algorithm.pop.get("X"), algorithm.pop.get("F")
+    sims = algorithm.pop.get("sim").astype(float)
+    realisms = algorithm.pop.get("realism").astype(float) if preset.use_discriminator else None
+    front = None
+    if preset.use_discriminator:
+        on_front = np.flatnonzero(algorithm.pop.get("rank") == 0)
+        pick = on_front[compromise(F[on_front])]
+        front = [FrontPoint(float(sims[i]), float(realisms[i]), X[i].copy()) for i in on_front]
+    else:
+        pick = int(np.argmax(sims))
+    key = X[pick].tobytes()
+    if shown is None or shown[0] != key:
+        shown = (key, generator.show(X[pick:pick + 1])[0])
+    record = GenerationRecord(
+        generation=gen, generations=preset.generations, output=shown[1],
+        similarity=float(sims[pick]), realism=None if realisms is None else float(realisms[pick]),
+        genome=X[pick].copy(), best_similarity=float(sims.max()), mean_similarity=float(sims.mean()),
+        population=X.copy(), similarities=sims, realisms=realisms, front=front,
+        evaluations=evaluate.evaluations, elapsed=0.0, timings=dict(evaluate.timings), notes=notes,
+    )
+    return record, shown

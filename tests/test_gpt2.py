@@ -1,0 +1,45 @@
+"""GPT-2 captioning: the cached greedy loop matches transformers, and image→text search improves."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from conftest import random_image
+from glass_core.generators.gpt2 import PREFIX
+from glass_core.pipeline import Pipeline
+
+
+def test_prefix_is_gpt2s_the_picture_of(test_presets, tiny_root):
+    pipe = Pipeline.from_preset("test_gpt2", weights_root=tiny_root)
+    assert pipe.generator.prefix.tolist() == [1169, 4286, 286]  # from GPT-2's real vocabulary
+    assert pipe.generator.latent.n_int == 20 and pipe.generator.latent.int_bounds == (0, 50256)
+
+
+def test_cached_greedy_decoding_matches_transformers_generate(test_presets, tiny_root):
+    gen = Pipeline.from_preset("test_gpt2", weights_root=tiny_root).generator
+    rng = np.random.default_rng(0)
+    context = torch.as_tensor(rng.integers(0, 50257, (5, 23)))
+    ours = gen.continue_greedy(context)
+    theirs = gen.model.generate(
+        context, attention_mask=torch.ones_like(context), do_sample=False,
+        max_new_tokens=gen.max_new_tokens, eos_token_id=gen.eos, pad_token_id=gen.eos,
+    )[:, context.shape[1]:]
+    assert torch.equal(ours, theirs[:, :ours.shape[1]])
+
+
+def test_captions_start_with_the_prefix_and_stop_at_end_of_text(test_presets, tiny_root):
+    gen = Pipeline.from_preset("test_gpt2", weights_root=tiny_root).generator
+    genomes = np.random.default_rng(1).integers(0, 50257, (4, 20)).astype(float)
+    captions = gen.generate(genomes)
+    assert len(captions) == 4 and all(c.startswith(PREFIX) for c in captions)
+    assert all("<|endoftext|>" not in c and "\n" not in c for c in captions)
+
+
+def test_image_to_text_search_improves(test_presets, tiny_root):
+    pipe = Pipeline.from_preset("test_gpt2", weights_root=tiny_root)
+    records = list(pipe.search(random_image(3), generations=6, seed=0))
+    assert records[-1].best_similarity > records[0].best_similarity
+    assert isinstance(records[-1].output, str) and records[-1].output.startswith(PREFIX)
+    tokens = records[-1].genome
+    assert np.array_equal(tokens, np.rint(tokens)) and tokens.min() >= 0 and tokens.max() <= 50256
