@@ -45,6 +45,23 @@ def test_missing_biggan_offline_says_where_to_put_it(tmp_path):
     assert str(tmp_path / "biggan" / "biggan-deep-256") in str(err.value)
 
 
+def test_biggan_from_the_librarys_own_download_cache(tiny_root, tmp_path, monkeypatch):
+    import hashlib
+
+    from glass_core.generators.biggan import _S3
+
+    cache = tmp_path / "biggan-cache"
+    cache.mkdir()
+    for suffix, name in (("config.json", "config.json"), ("pytorch_model.bin", "pytorch_model.bin")):
+        url = f"{_S3}/biggan-deep-128-{suffix}"
+        stem = hashlib.sha256(url.encode()).hexdigest() + ".etaghash"
+        shutil.copy(tiny_root / "biggan" / "biggan-deep-128" / name, cache / stem)
+        (cache / (stem + ".json")).write_text("{}")
+    monkeypatch.setenv("PYTORCH_PRETRAINED_BIGGAN_CACHE", str(cache))
+    gen = load_generator("biggan", CPU, tmp_path / "empty", model="biggan-deep-128")
+    assert gen.latent.n_real == 128 and gen.latent.n_bits == 1000
+
+
 def test_biggan_checkpoint_that_does_not_fit_is_refused(tiny_root, tmp_path):
     folder = tmp_path / "biggan" / "biggan-deep-128"
     shutil.copytree(tiny_root / "biggan" / "biggan-deep-128", folder)

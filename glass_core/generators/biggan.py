@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import pickle
 from pathlib import Path
 
@@ -54,51 +56,60 @@ class BigGANGenerator:
         return [int(i) for i in np.flatnonzero(genome[self.latent.bits] > 0.5)[:k]]
 
 
-def _state_dict(folder: Path) -> dict[str, torch.Tensor]:
+def _state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Weights from safetensors, or from the library's .bin read as tensors only."""
-    safe = folder / "model.safetensors"
-    if safe.is_file():
+    if path.suffix == ".safetensors":
         from safetensors.torch import load_file
-        return load_file(str(safe))
+        return load_file(str(path))
     # weights_only refuses anything in the pickle but tensors and plain containers.
     try:
-        return torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise UnsafeFileError(f"Refused {folder / 'pytorch_model.bin'}: it holds more than tensors"
+        raise UnsafeFileError(f"Refused {path}: it holds more than tensors"
                               f" (it could run code when loaded). {str(err).splitlines()[0]}") from err
 
 
-def build(folder: Path) -> torch.nn.Module:
-    """A BigGAN from a folder with config.json and weights, every key checked."""
+def build(config: Path, weights: Path) -> torch.nn.Module:
+    """A BigGAN from its config.json and weights file, every key checked."""
     from pytorch_pretrained_biggan import BigGAN, BigGANConfig
 
-    model = BigGAN(BigGANConfig.from_json_file(str(folder / "config.json")))
+    model = BigGAN(BigGANConfig.from_json_file(str(config)))
     # The library itself loads with strict=False and would silently keep random weights.
-    missing, unexpected = model.load_state_dict(_state_dict(folder), strict=False)
+    missing, unexpected = model.load_state_dict(_state_dict(weights), strict=False)
     if missing or unexpected:
         raise MissingWeightsError(
-            f"a complete BigGAN in {folder}",
+            f"a complete BigGAN in {weights}",
             f"The checkpoint does not fit its config: {len(missing)} missing keys"
             f" (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]}).",
         )
     return model
 
 
-def fetch(model_name: str, weights_root: Path) -> Path:
-    """The folder holding `model_name`: weights/biggan/<name>/, downloaded there if absent."""
+def _library_cache(url: str) -> Path | None:
+    """A file pytorch-pretrained-biggan downloaded earlier (named sha256(url)[.sha256(etag)])."""
+    cache = Path(os.environ.get("PYTORCH_PRETRAINED_BIGGAN_CACHE", Path.home() / ".pytorch_pretrained_biggan"))
+    stem = hashlib.sha256(url.encode()).hexdigest()
+    hits = sorted(p for p in cache.glob(stem + "*") if not p.name.endswith(".json"))  # .json: metadata
+    return hits[0] if hits else None
+
+
+def fetch(model_name: str, weights_root: Path) -> tuple[Path, Path]:
+    """(config, weights) of `model_name`: weights/biggan/<name>/, the library's cache, or a download."""
     if model_name not in MODELS:
         raise ValueError(f"Unknown BigGAN {model_name!r}; known: {', '.join(MODELS)}")
     folder = weights_root / "biggan" / model_name
-    if (folder / "config.json").is_file() and any((folder / f).is_file() for f in ("model.safetensors", "pytorch_model.bin")):
-        return folder
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (folder / "config.json").is_file() and (folder / name).is_file():
+            return folder / "config.json", folder / name
+    urls = (f"{_S3}/{model_name}-config.json", f"{_S3}/{model_name}-pytorch_model.bin")
+    cached = [_library_cache(u) for u in urls]
+    if all(cached):
+        return cached[0], cached[1]
     what = f"BigGAN {model_name}"
-    url_file(f"{_S3}/{model_name}-config.json", folder / "config.json", what)
-    url_file(f"{_S3}/{model_name}-pytorch_model.bin", folder / "pytorch_model.bin", what)
-    return folder
+    return url_file(urls[0], folder / "config.json", what), url_file(urls[1], folder / "pytorch_model.bin", what)
 
 
 def load(device: torch.device, weights_root: Path, model: str = "biggan-deep-256",
          truncation: float = 1.0) -> BigGANGenerator:
     """Registry factory for kind 'biggan'."""
-    folder = fetch(model, weights_root)
-    return BigGANGenerator(build(folder), device, truncation)
+    return BigGANGenerator(build(*fetch(model, weights_root)), device, truncation)
