@@ -10,6 +10,7 @@ from glass_core.errors import BadInputError
 
 Task = Literal["text2image", "image2text"]
 Algorithm = Literal["ga", "nsga2"]
+Precision = Literal["fp32", "bf16", "fp16"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Preset:
     pop_size: int = 64
     generations: int = 500
     batch_size: int = 32  # how many genomes go through the generator at once
+    precision: Precision = "fp32"  # bf16/fp16: autocast for generator, discriminator and CLIP
     seed: int = 0
     operators: Operators = Operators()
     description: str = ""
@@ -66,6 +68,8 @@ class Preset:
             raise BadInputError(f"Generations must be between 1 and 100000, got {self.generations}")
         if self.batch_size < 1:
             raise BadInputError(f"Batch size must be at least 1, got {self.batch_size}")
+        if self.precision not in ("fp32", "bf16", "fp16"):
+            raise BadInputError(f"Precision must be fp32, bf16 or fp16, got {self.precision!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form, for run cards."""

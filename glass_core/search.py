@@ -54,10 +54,12 @@ class Evaluator:
     """Scores genomes: CLIP similarity to the target, and the discriminator when asked."""
 
     def __init__(self, generator: Generator, scorer: ClipScorer, target: torch.Tensor,
-                 use_discriminator: bool, batch_size: int):
+                 use_discriminator: bool, batch_size: int, precision: str = "fp32"):
         self.generator, self.scorer = generator, scorer
         self.target = target.reshape(-1).to(scorer.device)
         self.use_d, self.batch_size = use_discriminator, batch_size
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self.autocast = dict(device_type=scorer.device.type, dtype=dtype, enabled=dtype is not None)
         self.timings = {"generator": 0.0, "discriminator": 0.0, "clip": 0.0, "operators": 0.0}
         self.evaluations = 0
 
@@ -65,24 +67,27 @@ class Evaluator:
     def __call__(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Similarities (N,) and realism logits (N,) or None."""
         sims, reals = [], []
-        for batch in genome_batches(genomes, self.batch_size):
-            t0 = time.perf_counter()
-            out = self.generator.generate(batch)
-            t1 = time.perf_counter()
-            emb = self.scorer.encode_images(out) if self.generator.modality == "image" else self.scorer.encode_texts(out)
-            # A broken output (NaN) must lose, not poison the sorting.
-            sims.append(np.nan_to_num((emb @ self.target).cpu().numpy(), nan=-1.0))
-            t2 = time.perf_counter()
-            if self.use_d:
-                reals.append(self.generator.discriminate(out).float().cpu().numpy().reshape(-1))
-            self._tick(t0, t1, t2, time.perf_counter())
+        with torch.autocast(**self.autocast):
+            for batch in genome_batches(genomes, self.batch_size):
+                self._batch(batch, sims, reals)
         self.evaluations += len(genomes)
         return np.concatenate(sims), (np.concatenate(reals) if self.use_d else None)
 
-    def _tick(self, t0: float, t1: float, t2: float, t3: float) -> None:
+    def _batch(self, batch: np.ndarray, sims: list, reals: list) -> None:
+        """Generate, embed and (maybe) discriminate one batch, timing each part."""
+        t0 = time.perf_counter()
+        out = self.generator.generate(batch)
+        t1 = time.perf_counter()
+        image = self.generator.modality == "image"
+        emb = self.scorer.encode_images(out) if image else self.scorer.encode_texts(out)
+        # A broken output (NaN) must lose, not poison the sorting.
+        sims.append(np.nan_to_num((emb.float() @ self.target).cpu().numpy(), nan=-1.0))
+        t2 = time.perf_counter()
+        if self.use_d:
+            reals.append(self.generator.discriminate(out).float().cpu().numpy().reshape(-1))
         self.timings["generator"] += t1 - t0
         self.timings["clip"] += t2 - t1
-        self.timings["discriminator"] += t3 - t2
+        self.timings["discriminator"] += time.perf_counter() - t2
 
 
 def objectives(sim: np.ndarray, realism: np.ndarray | None) -> np.ndarray:
@@ -123,7 +128,7 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
     problem = Problem(n_var=generator.latent.n_var, n_obj=n_obj, xl=lo, xu=hi)
     algorithm = _algorithm(generator, preset)
     algorithm.setup(problem, termination=("n_gen", preset.generations), seed=preset.seed)
-    evaluate = Evaluator(generator, scorer, target, preset.use_discriminator, preset.batch_size)
+    evaluate = Evaluator(generator, scorer, target, preset.use_discriminator, preset.batch_size, preset.precision)
     shown: tuple[bytes, Image.Image | str] | None = None
     start = time.perf_counter()
     try:

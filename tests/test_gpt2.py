@@ -26,6 +26,11 @@ def test_cached_greedy_decoding_matches_transformers_generate(test_presets, tiny
         max_new_tokens=gen.max_new_tokens, eos_token_id=gen.eos, pad_token_id=gen.eos,
     )[:, context.shape[1]:]
     assert torch.equal(ours, theirs[:, :ours.shape[1]])
+    gen.kv_cache = False  # the paper-faithful path decodes the same tokens, only slower
+    try:
+        assert torch.equal(gen.continue_greedy(context), ours)
+    finally:
+        gen.kv_cache = True
 
 
 def test_captions_start_with_the_prefix_and_stop_at_end_of_text(test_presets, tiny_root):

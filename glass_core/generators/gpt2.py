@@ -27,11 +27,12 @@ class GPT2Captioner:
     has_discriminator = False
 
     def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device,
-                 n_context: int = 20, max_new_tokens: int = 30):
+                 n_context: int = 20, max_new_tokens: int = 30, kv_cache: bool = True):
         self.model = model.eval().requires_grad_(False).to(device)
         self.tokenizer = tokenizer
         self.device = device
         self.max_new_tokens = max_new_tokens
+        self.kv_cache = kv_cache  # False only for the paper-faithful benchmark baseline
         self.eos = int(tokenizer.eos_token_id)
         self.prefix = torch.tensor(tokenizer.encode(PREFIX), device=device)
         vocab = int(model.config.vocab_size)
@@ -44,7 +45,7 @@ class GPT2Captioner:
         Every prompt has the same length, so no padding or attention mask is needed and the
         key/value cache makes each step cost one token per sequence.
         """
-        out = self.model(input_ids=context, use_cache=True)
+        out = self.model(input_ids=context, use_cache=self.kv_cache)
         past, logits = out.past_key_values, out.logits[:, -1]
         finished = torch.zeros(len(context), dtype=torch.bool, device=self.device)
         steps = []
@@ -54,7 +55,10 @@ class GPT2Captioner:
             finished |= token == self.eos
             if bool(finished.all()):  # stop as soon as every caption has ended
                 break
-            out = self.model(input_ids=token[:, None], past_key_values=past, use_cache=True)
+            if self.kv_cache:
+                out = self.model(input_ids=token[:, None], past_key_values=past, use_cache=True)
+            else:  # the paper's way: the whole sequence again at every step
+                out = self.model(input_ids=torch.cat([context, *[t[:, None] for t in steps]], dim=1))
             past, logits = out.past_key_values, out.logits[:, -1]
         return torch.stack(steps, dim=1)
 
@@ -89,8 +93,8 @@ def _from_pretrained(source: str | Path, local_only: bool):
     return model, GPT2TokenizerFast.from_pretrained(source, local_files_only=local_only)
 
 
-def load(device: torch.device, weights_root: Path, model: str = "gpt2",
-         n_context: int = 20, max_new_tokens: int = 30) -> GPT2Captioner:
+def load(device: torch.device, weights_root: Path, model: str = "gpt2", n_context: int = 20,
+         max_new_tokens: int = 30, kv_cache: bool = True) -> GPT2Captioner:
     """Registry factory for kind 'gpt2': weights/ folder first, then the hub cache or a download."""
     if model not in MODELS:
         raise ValueError(f"Unknown GPT-2 {model!r}; known: {', '.join(MODELS)}")
@@ -109,4 +113,4 @@ def load(device: torch.device, weights_root: Path, model: str = "gpt2",
                 f"Looked in {folder} and the Hugging Face cache for {repo}. Save the model there"
                 " (save_pretrained), or run once online without HF_HUB_OFFLINE=1.",
             ) from err
-    return GPT2Captioner(net, tok, device, n_context, max_new_tokens)
+    return GPT2Captioner(net, tok, device, n_context, max_new_tokens, kv_cache)
