@@ -80,8 +80,10 @@ class Evaluator:
         t1 = time.perf_counter()
         image = self.generator.modality == "image"
         emb = self.scorer.encode_images(out) if image else self.scorer.encode_texts(out)
+        with torch.autocast(self.autocast["device_type"], enabled=False):  # the cosine in float32
+            sim = emb.float() @ self.target
         # A broken output (NaN) must lose, not poison the sorting.
-        sims.append(np.nan_to_num((emb.float() @ self.target).cpu().numpy(), nan=-1.0))
+        sims.append(np.nan_to_num(sim.cpu().numpy(), nan=-1.0))
         t2 = time.perf_counter()
         if self.use_d:
             reals.append(self.generator.discriminate(out).float().cpu().numpy().reshape(-1))
