@@ -15,6 +15,7 @@ from glass_core.errors import BadInputError
 from glass_core.generators import Generator, load_generator
 from glass_core.images import to_rgb
 from glass_core.presets import Preset, get_preset
+from glass_core.prompts import combine, parse_prompts
 from glass_core.scorer import ClipScorer, load_clip
 from glass_core.search import GenerationRecord, run_search
 from glass_core.weights import default_weights_root
@@ -53,25 +54,31 @@ class Pipeline:
     def encode_target(self, target: str | Image.Image) -> tuple[torch.Tensor, tuple[str, ...]]:
         """The target's unit CLIP embedding (1, D), and notes for the user (e.g. truncation)."""
         if self.preset.task == "text2image":
-            if not isinstance(target, str) or not target.strip():
-                raise BadInputError("Please enter a caption: it is empty.")
-            caption = " ".join(target.split())
-            notes = ()
-            if self.scorer.is_truncated(caption):
-                notes = (f"The caption is longer than CLIP's {self.scorer.context_length} tokens;"
-                         " only its beginning is used.",)
+            if not isinstance(target, str):
+                raise BadInputError("Please enter a caption.")
+            prompts = parse_prompts(target)
+            notes = tuple(
+                f"The caption {p.text[:40]!r}… is longer than CLIP's {self.scorer.context_length} tokens;"
+                " only its beginning is used." for p in prompts if self.scorer.is_truncated(p.text))
             with torch.inference_mode():
-                return self.scorer.encode_texts([caption]), notes
+                embeddings = self.scorer.encode_texts([p.text for p in prompts])
+                return combine(embeddings, [p.weight for p in prompts]), notes
         if not isinstance(target, Image.Image):
             raise BadInputError("Please give an image to caption.")
         with torch.inference_mode():
             return self.scorer.encode_pil(to_rgb(target)), ()
 
-    def search(self, target: str | Image.Image, **overrides: Any) -> Iterator[GenerationRecord]:
-        """Stream the search for `target`; any preset field can be overridden for this run."""
+    def search(self, target: str | Image.Image, initial: np.ndarray | None = None,
+               **overrides: Any) -> Iterator[GenerationRecord]:
+        """Stream the search for `target`; any preset field can be overridden for this run.
+
+        A text target may weigh several captions: "a church | gothic:0.5 | people:-1".
+        `initial` (genomes, e.g. an earlier record's population) continues a search instead of
+        starting from random samples.
+        """
         preset = self.preset.replace(**overrides) if overrides else self.preset
         embedding, notes = self.encode_target(target)  # once per search, not per generation
-        return run_search(self.generator, self.scorer, embedding, preset, notes)
+        return run_search(self.generator, self.scorer, embedding, preset, notes, initial)
 
     def show(self, genomes: np.ndarray) -> list[Image.Image] | list[str]:
         """Render genomes (e.g. a chosen point of the Pareto front) for display."""

@@ -106,12 +106,13 @@ def compromise(F: np.ndarray) -> int:
     return int(np.argmin(np.linalg.norm(scaled, axis=1)))
 
 
-def _algorithm(generator: Generator, preset: Preset):
+def _algorithm(generator: Generator, preset: Preset, initial: np.ndarray | None):
     latent, ops = generator.latent, preset.operators
     cls = NSGA2 if preset.use_discriminator else GA
+    sampling = LatentSampling(latent) if initial is None else latent.repair(np.atleast_2d(initial))
     return cls(
         pop_size=preset.pop_size,
-        sampling=LatentSampling(latent),
+        sampling=sampling,
         crossover=LatentCrossover(latent, ops),
         mutation=LatentMutation(latent, ops),
         repair=LatentRepair(latent),
@@ -120,15 +121,22 @@ def _algorithm(generator: Generator, preset: Preset):
 
 
 def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, preset: Preset,
-               notes: tuple[str, ...] = ()) -> Iterator[GenerationRecord]:
-    """Search `generator`'s latent space for outputs CLIP finds closest to `target` (1, D)."""
+               notes: tuple[str, ...] = (), initial: np.ndarray | None = None) -> Iterator[GenerationRecord]:
+    """Search `generator`'s latent space for outputs CLIP finds closest to `target` (1, D).
+
+    The generators are deterministic functions of the genome, so pymoo's generator, seeded
+    with `preset.seed`, is the only randomness: the same seed gives the same run. `initial`
+    genomes, if given, replace the random first population (all of them are scored again).
+    """
     preset.validate()
     if preset.use_discriminator and not getattr(generator, "has_discriminator", False):
         raise ValueError(f"Preset {preset.name!r} asks for a discriminator that its generator lacks")
     lo, hi = generator.latent.bounds()
-    n_obj = 2 if preset.use_discriminator else 1
-    problem = Problem(n_var=generator.latent.n_var, n_obj=n_obj, xl=lo, xu=hi)
-    algorithm = _algorithm(generator, preset)
+    n_var, n_obj = generator.latent.n_var, 2 if preset.use_discriminator else 1
+    problem = Problem(n_var=n_var, n_obj=n_obj, xl=lo, xu=hi)
+    if initial is not None and np.atleast_2d(initial).shape[1] != n_var:
+        raise ValueError(f"Initial genomes have {np.atleast_2d(initial).shape[1]} genes; the latent has {n_var}")
+    algorithm = _algorithm(generator, preset, initial)
     algorithm.setup(problem, termination=("n_gen", preset.generations), seed=preset.seed)
     evaluate = Evaluator(generator, scorer, target, preset.use_discriminator, preset.batch_size, preset.precision)
     shown: tuple[bytes, Image.Image | str] | None = None
