@@ -108,6 +108,11 @@ _ALL = [
         name="GPT2", task="image2text", generator="gpt2", generator_args={"model": "gpt2"},
         pop_size=100, batch_size=25, description="GPT-2 small, 20 context tokens before 'the picture of'",
     ),
+    Preset(
+        name="GPT2_fluent", task="image2text", generator="gpt2",
+        generator_args={"model": "gpt2", "fluency": True}, use_discriminator=True, pop_size=100, batch_size=25,
+        description="GPT-2 with fluency (log-likelihood of the caption alone) as a 2nd objective",
+    ),
     _biggan("DeepMindBigGAN128", 128, pop=64, batch=32),
     _biggan("DeepMindBigGAN256", 256, pop=64, batch=32),
     _biggan("DeepMindBigGAN512", 512, pop=32, batch=8),
@@ -116,6 +121,7 @@ _ALL = [
     _mini("mini_gan", "text2image", "mini_gan", {}, use_d=False),
     _mini("mini_gan_d", "text2image", "mini_gan", {}, use_d=True),
     _mini("mini_gpt2", "image2text", "gpt2", {"model": "mini"}, use_d=False),
+    _mini("mini_gpt2_fluent", "image2text", "gpt2", {"model": "mini", "fluency": True}, use_d=True),
 ]
 
 PRESETS: dict[str, Preset] = {p.name: p for p in _ALL}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import random_image
@@ -48,3 +49,25 @@ def test_image_to_text_search_improves(test_presets, tiny_root):
     assert isinstance(records[-1].output, str) and records[-1].output.startswith(PREFIX)
     tokens = records[-1].genome
     assert np.array_equal(tokens, np.rint(tokens)) and tokens.min() >= 0 and tokens.max() <= 50256
+
+
+def test_fluency_is_the_mean_log_likelihood_of_the_caption_alone(tiny_root):
+    from glass_core.generators import load_generator
+
+    gen = load_generator("gpt2", torch.device("cpu"), tiny_root, model="gpt2", fluency=True)
+    assert gen.has_discriminator
+    captions = ["the picture of a dog", "the picture of"]
+    scores = gen.discriminate(captions)
+    ids = torch.tensor([[gen.eos, *gen.tokenizer.encode(captions[0])]])
+    loss = gen.model(input_ids=ids, labels=ids).loss  # transformers' own mean NLL
+    assert scores.shape == (2,) and float(scores[0]) == pytest.approx(-float(loss), rel=1e-4)
+    assert (scores < 0).all()
+
+
+def test_fluent_captioning_runs_nsga2(test_presets, tiny_root):
+    from glass_core.presets import PRESETS
+
+    preset = PRESETS["test_gpt2"].replace(generator_args={"model": "gpt2", "max_new_tokens": 6, "fluency": True},
+                                          use_discriminator=True)
+    rec = list(Pipeline.from_preset(preset, weights_root=tiny_root).search(random_image(4), generations=2))[-1]
+    assert rec.front and all(p.realism < 0 for p in rec.front)

@@ -21,13 +21,18 @@ MODELS: dict[str, tuple[str, str | None]] = {
 
 
 class GPT2Captioner:
-    """Genome of `n_context` token ids -> caption "the picture of …" by greedy decoding."""
+    """Genome of `n_context` token ids -> caption "the picture of …" by greedy decoding.
+
+    With `fluency=True` it also has a second objective, in the discriminator's place: how
+    natural GPT-2 finds the caption on its own (mean log-likelihood per token, without the
+    random context), so that NSGA-II can trade similarity against textual artifacts.
+    """
 
     modality = "text"
-    has_discriminator = False
 
-    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device,
-                 n_context: int = 20, max_new_tokens: int = 30, kv_cache: bool = True):
+    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, n_context: int = 20,
+                 max_new_tokens: int = 30, kv_cache: bool = True, fluency: bool = False):
+        self.has_discriminator = fluency
         self.model = model.eval().requires_grad_(False).to(device)
         self.tokenizer = tokenizer
         self.device = device
@@ -79,6 +84,21 @@ class GPT2Captioner:
         """Same as generate: a caption is shown as it is scored."""
         return self.generate(genomes)
 
+    @torch.inference_mode()
+    def discriminate(self, captions: list[str]) -> torch.Tensor:
+        """Fluency: GPT-2's mean log-likelihood per token of each caption alone (N,), in nats.
+
+        It is at most 0, so the search's hinge(1 - score) is simply 1 - score here.
+        """
+        rows = [[self.eos, *self.tokenizer.encode(c)] for c in captions]
+        width = max(map(len, rows))
+        ids = torch.tensor([r + [self.eos] * (width - len(r)) for r in rows], device=self.device)
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=self.device)
+        logits = self.model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+        logp = logits.log_softmax(-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
+        scored = mask[:, 1:].float()
+        return (logp * scored).sum(1) / scored.sum(1).clamp(min=1)
+
 
 def _from_pretrained(source: str | Path, local_only: bool):
     """Model and tokenizer from a folder or hub id; any missing weight is an error."""
@@ -94,7 +114,7 @@ def _from_pretrained(source: str | Path, local_only: bool):
 
 
 def load(device: torch.device, weights_root: Path, model: str = "gpt2", n_context: int = 20,
-         max_new_tokens: int = 30, kv_cache: bool = True) -> GPT2Captioner:
+         max_new_tokens: int = 30, kv_cache: bool = True, fluency: bool = False) -> GPT2Captioner:
     """Registry factory for kind 'gpt2': weights/ folder first, then the hub cache or a download."""
     if model not in MODELS:
         raise ValueError(f"Unknown GPT-2 {model!r}; known: {', '.join(MODELS)}")
@@ -113,4 +133,4 @@ def load(device: torch.device, weights_root: Path, model: str = "gpt2", n_contex
                 f"Looked in {folder} and the Hugging Face cache for {repo}. Save the model there"
                 " (save_pretrained), or run once online without HF_HUB_OFFLINE=1.",
             ) from err
-    return GPT2Captioner(net, tok, device, n_context, max_new_tokens, kv_cache)
+    return GPT2Captioner(net, tok, device, n_context, max_new_tokens, kv_cache, fluency)
