@@ -15,10 +15,13 @@ from glass_core.errors import BadInputError
 from glass_core.generators import Generator, load_generator
 from glass_core.images import to_rgb
 from glass_core.presets import Preset, get_preset
-from glass_core.prompts import combine, parse_prompts
+from glass_core.prompts import WeightedPrompt, combine, parse_prompts
 from glass_core.scorer import ClipScorer, load_clip
 from glass_core.search import GenerationRecord, run_search
 from glass_core.weights import default_weights_root
+
+# A caption (optionally "a | b:0.5 | c:-1"), weighted prompts, or an image to caption.
+Target = str | list[WeightedPrompt] | Image.Image
 
 _CACHE: dict[tuple, Any] = {}
 _CACHE_LOCK = threading.Lock()
@@ -51,12 +54,15 @@ class Pipeline:
         clip = _shared(("clip", preset.clip, str(device), str(root)), lambda: load_clip(preset.clip, device, root))
         return cls(preset, gen, clip)
 
-    def encode_target(self, target: str | Image.Image) -> tuple[torch.Tensor, tuple[str, ...]]:
+    def encode_target(self, target: Target) -> tuple[torch.Tensor, tuple[str, ...]]:
         """The target's unit CLIP embedding (1, D), and notes for the user (e.g. truncation)."""
         if self.preset.task == "text2image":
-            if not isinstance(target, str):
+            if isinstance(target, list) and target and all(isinstance(p, WeightedPrompt) for p in target):
+                prompts = target
+            elif isinstance(target, str):
+                prompts = parse_prompts(target)
+            else:
                 raise BadInputError("Please enter a caption.")
-            prompts = parse_prompts(target)
             notes = tuple(
                 f"The caption {p.text[:40]!r}… is longer than CLIP's {self.scorer.context_length} tokens;"
                 " only its beginning is used." for p in prompts if self.scorer.is_truncated(p.text))
@@ -68,7 +74,7 @@ class Pipeline:
         with torch.inference_mode():
             return self.scorer.encode_pil(to_rgb(target)), ()
 
-    def search(self, target: str | Image.Image, initial: np.ndarray | None = None,
+    def search(self, target: Target, initial: np.ndarray | None = None,
                **overrides: Any) -> Iterator[GenerationRecord]:
         """Stream the search for `target`; any preset field can be overridden for this run.
 

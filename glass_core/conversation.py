@@ -1,0 +1,63 @@
+"""Conversation-guided refinement (after ChatPainter, Sharma et al. 2018), without training.
+
+A caption plus question/answer turns become weighted prompts for one CLIP target:
+
+- the caption weighs 1, each turn `turn_weight` (0.5 by default: a turn refines the caption,
+  it does not replace it; several turns together can outweigh it, as a witness's details add up);
+- "yes" to "is there a dog?" adds the question's subject ("a dog") with a positive weight;
+- "no" adds it with a *negative* weight: CLIP reads "no dog" as being about dogs, so the denied
+  thing is pushed away instead of being named in a positive prompt;
+- any other answer ("red" to "what colour is the car?") adds "question answer" with a positive
+  weight, which CLIP reads as the question's subject with that property.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from glass_core.errors import BadInputError
+from glass_core.prompts import WeightedPrompt
+
+YES = {"yes", "yeah", "yep", "sure", "of course", "it is", "there is", "there are", "correct", "right"}
+NO = {"no", "nope", "not really", "none", "nothing", "no there isn't", "there isn't", "there aren't",
+      "it isn't", "it's not", "not at all", "never"}
+_AUX = re.compile(r"^(is|are|was|were|does|do|did|has|have|can|could|will|would)\s+"
+                  r"(there|it|the picture|the image|they|he|she)?\s*(have|has|show|contain)?\s*", re.I)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question about the picture and the person's answer."""
+
+    question: str
+    answer: str
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.strip().strip("?.!").split())
+
+
+def subject(question: str) -> str:
+    """"is there a dog in it?" -> "a dog in it": what a yes/no question asks about."""
+    return _AUX.sub("", _clean(question)).strip() or _clean(question)
+
+
+def turn_prompt(turn: Turn, weight: float) -> WeightedPrompt:
+    """The weighted prompt one turn contributes."""
+    answer = _clean(turn.answer).lower()
+    if not answer:
+        raise BadInputError("The answer is empty: write what the picture should show.")
+    if answer in YES or answer in NO:
+        if not _clean(turn.question):
+            raise BadInputError("A yes/no answer needs the question it answers.")
+        return WeightedPrompt(subject(turn.question), weight if answer in YES else -weight)
+    text = f"{_clean(turn.question)} {_clean(turn.answer)}".strip()
+    return WeightedPrompt(text, weight)
+
+
+def dialogue_prompts(caption: str, turns: list[Turn], turn_weight: float = 0.5) -> list[WeightedPrompt]:
+    """The caption and every turn so far, as weighted prompts for one target."""
+    if not caption.strip():
+        raise BadInputError("Please enter a caption: it is empty.")
+    return [WeightedPrompt(" ".join(caption.split()), 1.0), *(turn_prompt(t, turn_weight) for t in turns)]
