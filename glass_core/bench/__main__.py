@@ -28,7 +28,10 @@ def measure_one(name: str, device: torch.device, generations: int, repeats: int,
     """All figures for one preset, in this process."""
     preset = get_preset(name)
     generator, scorer = components(preset, device, weights_root)
-    result = benchmark(generator, scorer, preset, generations, repeats, [BASELINE, glass_mode(device)])
+    modes = [BASELINE, glass_mode(device)]
+    if preset.generator == "stylegan2":
+        modes.append(glass_mode(device, small_scoring=True))
+    result = benchmark(generator, scorer, preset, generations, repeats, modes)
     low = glass_mode(device).precision
     if low != "fp32":
         result["agreement"] = agreement(generator, scorer, configure(generator, preset, glass_mode(device)), low)

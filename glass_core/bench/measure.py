@@ -31,9 +31,10 @@ class Mode:
 BASELINE = Mode("paper", "fp32", whole_population=False, kv_cache=False, small_scoring=False)
 
 
-def glass_mode(device: torch.device) -> Mode:
-    """glass's own settings on this device."""
-    return Mode("glass", "bf16" if device.type == "cuda" else "fp32", True, True, True)
+def glass_mode(device: torch.device, small_scoring: bool = False) -> Mode:
+    """glass's own default settings on this device (StyleGAN2's 256 px scoring is opt-in)."""
+    name = "glass-256px" if small_scoring else "glass"
+    return Mode(name, "bf16" if device.type == "cuda" else "fp32", True, True, small_scoring)
 
 
 def configure(generator: Generator, preset: Preset, mode: Mode) -> Preset:

@@ -59,11 +59,23 @@ def _gpt2(preset: Preset, device: torch.device) -> Generator:
     return GPT2Captioner(GPT2LMHeadModel(GPT2Config()), tokenizer, device)  # GPT-2 small: 124M
 
 
-def _stylegan2(preset: Preset, device: torch.device) -> Generator:
-    from glass_core.stylegan2.generator import StyleGAN2Generator
-    from glass_core.stylegan2.measure_small import full_size_networks
+# The official config-f networks: FFHQ at 1024, LSUN car at 512 (a 512x384 band), church at 256.
+STYLEGAN2_RESOLUTION = {"ffhq": 1024, "car": 512, "church": 256}
 
-    return StyleGAN2Generator(full_size_networks(preset.generator_args["network"], device), device)
+
+def _stylegan2(preset: Preset, device: torch.device) -> Generator:
+    from glass_core.stylegan2.convert import Networks
+    from glass_core.stylegan2.discriminator import Discriminator, DiscriminatorConfig
+    from glass_core.stylegan2.generator import NETWORKS, StyleGAN2Generator
+    from glass_core.stylegan2.networks import Generator as G, GeneratorConfig
+
+    network = preset.generator_args["network"]
+    res = STYLEGAN2_RESOLUTION[network]
+    channels = {2 ** i: min(32768 // 2 ** i, 512) for i in range(2, res.bit_length())}  # config-f widths
+    torch.manual_seed(0)
+    g = G(GeneratorConfig(z_dim=512, w_dim=512, img_resolution=res, img_channels=3, channels=channels))
+    d = Discriminator(DiscriminatorConfig(img_resolution=res, img_channels=3, channels=channels))
+    return StyleGAN2Generator(Networks(g, d, "random"), device, crop=NETWORKS[network].crop)
 
 
 def components(preset: Preset, device: torch.device, weights_root: Path) -> tuple[Generator, ClipScorer]:
