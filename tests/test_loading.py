@@ -97,3 +97,14 @@ def test_gpt2_from_hub_cache_when_weights_folder_is_empty(tiny_root, tmp_path):
 def test_missing_mini_gpt2_is_a_clear_error(tmp_path):
     with pytest.raises(MissingWeightsError, match="mini/gpt2"):
         load_generator("gpt2", CPU, tmp_path, model="mini")
+
+
+def test_channels_last_biggan_gives_the_same_images(tiny_root):
+    import numpy as np
+
+    fast = load_generator("biggan", CPU, tiny_root, model="biggan-deep-128")
+    plain = load_generator("biggan", CPU, tiny_root, model="biggan-deep-128", channels_last=False)
+    genomes = np.zeros((3, 1128))
+    genomes[:, :128] = np.random.default_rng(0).uniform(-2, 2, (3, 128))
+    genomes[[0, 1, 2], [128 + 1, 128 + 500, 128 + 999]] = 1
+    assert torch.allclose(fast.generate(genomes), plain.generate(genomes), atol=1e-5)

@@ -26,8 +26,11 @@ class BigGANGenerator:
     modality = "image"
     has_discriminator = False  # DeepMind never released BigGAN's discriminator
 
-    def __init__(self, model: torch.nn.Module, device: torch.device, truncation: float = 1.0):
+    def __init__(self, model: torch.nn.Module, device: torch.device, truncation: float = 1.0,
+                 channels_last: bool = True):
         self.model = model.eval().requires_grad_(False).to(device)
+        if channels_last:  # same numbers; 1.1-1.3x faster convolutions measured on a 2-core CPU
+            self.model.to(memory_format=torch.channels_last)
         self.device = device
         self.truncation = truncation
         cfg = model.config
@@ -46,6 +49,11 @@ class BigGANGenerator:
         """(N, 3, S, S) images in [0, 1]."""
         z, classes = self._inputs(genomes)
         return (self.model(z, classes, self.truncation).float() + 1) / 2
+
+    def generate_differentiable(self, reals: torch.Tensor, genomes: np.ndarray) -> torch.Tensor:
+        """As `generate`, but differentiable in `reals` (N, 128); the class genes come from `genomes`."""
+        classes = torch.as_tensor(bits_to_class_vector(genomes[:, self.latent.bits]), device=self.device)
+        return (self.model(reals * self.truncation, classes, self.truncation).float() + 1) / 2
 
     def show(self, genomes: np.ndarray):
         """Full-resolution PIL images."""
@@ -110,6 +118,6 @@ def fetch(model_name: str, weights_root: Path) -> tuple[Path, Path]:
 
 
 def load(device: torch.device, weights_root: Path, model: str = "biggan-deep-256",
-         truncation: float = 1.0) -> BigGANGenerator:
+         truncation: float = 1.0, channels_last: bool = True) -> BigGANGenerator:
     """Registry factory for kind 'biggan'."""
-    return BigGANGenerator(build(*fetch(model, weights_root)), device, truncation)
+    return BigGANGenerator(build(*fetch(model, weights_root)), device, truncation, channels_last)
