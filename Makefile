@@ -2,15 +2,20 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: app test
+.PHONY: app test browser
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# Debian's Chromium for the browser test (Playwright drives it; its own browser download
+# does not work offline). Does nothing when /usr/bin/chromium is already there.
+browser:
+	bash .ci/setup-browser.sh
 
 app: $(VENV)/.installed
 	$(PY) app.py
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(PY) -m pytest -q

@@ -101,20 +101,30 @@ def _library_cache(url: str) -> Path | None:
     return hits[0] if hits else None
 
 
-def fetch(model_name: str, weights_root: Path) -> tuple[Path, Path]:
-    """(config, weights) of `model_name`: weights/biggan/<name>/, the library's cache, or a download."""
+def find_local(model_name: str, weights_root: Path) -> tuple[Path, Path] | None:
+    """(config, weights) already on disk: weights/biggan/<name>/, or the library's own cache."""
     if model_name not in MODELS:
         raise ValueError(f"Unknown BigGAN {model_name!r}; known: {', '.join(MODELS)}")
     folder = weights_root / "biggan" / model_name
     for name in ("model.safetensors", "pytorch_model.bin"):
         if (folder / "config.json").is_file() and (folder / name).is_file():
             return folder / "config.json", folder / name
-    urls = (f"{_S3}/{model_name}-config.json", f"{_S3}/{model_name}-pytorch_model.bin")
-    cached = [_library_cache(u) for u in urls]
-    if all(cached):
-        return cached[0], cached[1]
-    what = f"BigGAN {model_name}"
-    return url_file(urls[0], folder / "config.json", what), url_file(urls[1], folder / "pytorch_model.bin", what)
+    cached = [_library_cache(u) for u in _urls(model_name)]
+    return (cached[0], cached[1]) if cached[0] and cached[1] else None
+
+
+def _urls(model_name: str) -> tuple[str, str]:
+    return f"{_S3}/{model_name}-config.json", f"{_S3}/{model_name}-pytorch_model.bin"
+
+
+def fetch(model_name: str, weights_root: Path) -> tuple[Path, Path]:
+    """(config, weights) of `model_name`: on disk, else downloaded into weights/biggan/<name>/."""
+    local = find_local(model_name, weights_root)
+    if local is not None:
+        return local
+    folder, what = weights_root / "biggan" / model_name, f"BigGAN {model_name}"
+    config_url, weights_url = _urls(model_name)
+    return url_file(config_url, folder / "config.json", what), url_file(weights_url, folder / "pytorch_model.bin", what)
 
 
 def load(device: torch.device, weights_root: Path, model: str = "biggan-deep-256",

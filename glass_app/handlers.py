@@ -1,0 +1,241 @@
+"""The page's event handlers: each maps widget values to one glass_core search and its records to outputs.
+
+Handlers never load a model at import: the first search of a preset loads it through
+Pipeline.from_preset, whose process-wide cache every later session shares read-only.
+Everything about one visitor's run lives in that session's gr.State (a `Run`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from glass_app import inputs, views
+from glass_core.availability import preset_status
+from glass_core.errors import GlassError
+from glass_core.pipeline import Pipeline
+from glass_core.presets import get_preset
+from glass_core.runcard import RunCard, describe_target
+from glass_core.search import FrontPoint, GenerationRecord
+
+TOP_K = 6  # individuals in the gallery / table of the current best
+log = logging.getLogger(__name__)
+
+
+def device() -> str:
+    """$GLASS_DEVICE, else the GPU when there is one."""
+    return os.environ.get("GLASS_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def pipeline(name: str) -> Pipeline:
+    """The preset's shared pipeline (loaded on first use), or a clear message of what is missing."""
+    try:
+        return Pipeline.from_preset(get_preset(name), device=device())
+    except GlassError as err:
+        raise gr.Error(str(err), title="Cannot load this preset") from err
+    except Exception as err:  # a broken install or file: say so on the page, keep the trace in the log
+        log.exception("loading preset %s failed", name)
+        raise gr.Error(f"{name} could not be loaded ({type(err).__name__}: {err}).",
+                       title="Cannot load this preset") from err
+
+
+@dataclass
+class Run:
+    """One session's search: enough to redraw it, pick a front point and save the result."""
+
+    preset: str
+    card: RunCard
+    front: list[FrontPoint] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Control:
+    """One session's search switch; gr.State hands the same object to Run and Stop."""
+
+    running: bool = False
+    stop: bool = False
+
+
+class Renderer:
+    """Renders top individuals, remembering recent ones so an unchanged gallery costs nothing."""
+
+    def __init__(self, pipe: Pipeline, limit: int = 64):
+        self.pipe, self.limit, self.cache = pipe, limit, {}
+
+    def __call__(self, genomes: np.ndarray) -> list[Any]:
+        """Outputs for genome rows, rendering only those not seen lately."""
+        keys = [g.tobytes() for g in genomes]
+        todo = [i for i, k in enumerate(keys) if k not in self.cache]
+        if todo:
+            for i, out in zip(todo, self.pipe.show(genomes[todo])):
+                self.cache[keys[i]] = out
+        if len(self.cache) > self.limit:  # keep memory bounded over a long run
+            self.cache = {k: self.cache[k] for k in keys}
+        return [self.cache[k] for k in keys]
+
+
+def _notes_text(notes: list[str]) -> str:
+    """The info box: one line per note, or nothing."""
+    return "\n".join(f"⚠ {n}" for n in notes)
+
+
+def _prepare(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple) -> tuple:
+    """The preset, target and settings of a run, or one clear refusal; nothing is loaded yet."""
+    try:
+        spec = get_preset(preset)
+        if spec.task != task:
+            raise gr.Error(f"{preset} is a {spec.task} preset; pick one from this tab's list.")
+        target = target_of()
+        config = inputs.settings(spec, *numbers)
+    except GlassError as err:
+        raise gr.Error(str(err), title="Please check the input") from err
+    for note in config.notes:
+        gr.Warning(note)
+    if preset_status(spec) == "downloadable":
+        gr.Info(f"Downloading the weights of {preset}: this first search takes a while.")
+    return spec, target, config
+
+
+def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple,
+            control: Control | None) -> Iterator[tuple[Pipeline, Run, GenerationRecord, Renderer, bool]]:
+    """Validate, load, search; yield each generation (and whether it is the last); always close the search."""
+    control = control if control is not None else Control()
+    control.stop = False
+    spec, target, config = _prepare(task, preset, target_of, numbers)
+    pipe = pipeline(preset)
+    try:
+        records = pipe.search(target, **config.overrides)
+    except GlassError as err:
+        raise gr.Error(str(err), title="Please check the input") from err
+    run = Run(preset, RunCard(spec.replace(**config.overrides), describe_target(target), device=device()),
+              notes=list(config.notes))
+    render = Renderer(pipe)
+    control.running = True
+    try:
+        for rec in records:
+            if rec.generation == 1:
+                for note in rec.notes:  # e.g. the caption was cut to CLIP's context
+                    gr.Warning(note)
+                run.notes += list(rec.notes)
+            run.card.add(rec)
+            run.front = rec.front
+            # Stop pressed: this generation is the last one, and its update carries the files.
+            final = control.stop or rec.generation == rec.generations
+            yield pipe, run, rec, render, final
+            if final:
+                break
+    except GlassError as err:
+        raise gr.Error(str(err)) from err
+    except Exception as err:  # never a bare crash on the page; the log keeps the trace
+        log.exception("search with %s failed", preset)
+        raise gr.Error(f"The search stopped on an error ({type(err).__name__}: {err}).") from err
+    finally:
+        # The end, Stop, an error, or gradio closing this generator (cancel, tab closed): the search stops here.
+        control.running = False
+        records.close()
+
+
+def _files(run: Run | None) -> list[str] | None:
+    """The result (PNG or caption text) and its run card JSON, written to a fresh folder."""
+    if run is None or run.card.last is None:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="glass-run-"))
+    stem = f"glass-{run.preset}-seed{run.card.preset.seed}-gen{run.card.last.generation}"
+    output = run.card.last.output
+    if isinstance(output, Image.Image):
+        result = folder / f"{stem}.png"
+        output.save(result)
+    else:
+        result = folder / f"{stem}.txt"
+        result.write_text(output + "\n", encoding="utf-8")
+    card = run.card.to_dict()
+    card["result"]["file"] = result.name
+    (folder / f"{stem}.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
+    return [str(result), str(folder / f"{stem}.json")]
+
+
+def text_to_image(caption: str, preset: str, generations: float, population: float, seed: float,
+                  use_discriminator: bool, control: Control | None = None) -> Iterator[tuple]:
+    """Search for an image that fits the caption; one update of every output per generation."""
+    stream = _stream("text2image", preset, lambda: inputs.caption(caption),
+                     (generations, population, seed, use_discriminator), control)
+    with closing(stream):
+        for pipe, run, rec, render, final in stream:
+            imagenet = run.card.preset.generator == "biggan"  # class genes are ImageNet's
+            top = views.top_indices(rec, TOP_K)
+            gallery = [(views.shown_file(img), f"{rec.similarities[i]:.4f}")
+                       for i, img in zip(top, render(rec.population[top]))]
+            yield (views.shown_file(rec.output), views.progress_line(rec, stopped=final),
+                   views.similarity_frame(run.card.history), gr.update(visible=rec.front is not None),
+                   views.front_frame(rec.front), gallery, views.class_line(pipe.generator, rec.genome, imagenet),
+                   _notes_text(run.notes), _files(run) if final else None, run)
+
+
+def image_to_text(image: str, preset: str, generations: float, population: float, seed: float,
+                  use_discriminator: bool = False, control: Control | None = None) -> Iterator[tuple]:
+    """Search for a caption that fits the uploaded image; one update per generation."""
+    stream = _stream("image2text", preset, lambda: inputs.image(image),
+                     (generations, population, seed, use_discriminator), control)
+    with closing(stream):
+        for _pipe, run, rec, render, final in stream:
+            top = views.top_indices(rec, TOP_K)
+            table = pd.DataFrame({"similarity": [round(float(rec.similarities[i]), 4) for i in top],
+                                  "caption": render(rec.population[top])})
+            yield (rec.output, views.progress_line(rec, stopped=final, second="fluency"),
+                   views.similarity_frame(run.card.history),
+                   gr.update(visible=rec.front is not None), views.front_frame(rec.front), table,
+                   _notes_text(run.notes), _files(run) if final else None, run)
+
+
+def request_stop(control: Control | None) -> None:
+    """Stop: the session's search ends after the generation it is computing, keeping its result."""
+    if control is None or not control.running:
+        gr.Info("No search is running.")
+        return
+    control.stop = True
+
+
+def preview_upload(upload: str | None) -> tuple[str | None, str]:
+    """The uploaded picture as the search will read it, or why it cannot be read."""
+    if upload is None:
+        return None, ""
+    try:
+        picture = inputs.image(upload)
+    except GlassError as err:
+        gr.Warning(str(err))
+        return None, _notes_text([str(err)])
+    return views.shown_file(picture), ""
+
+
+def save_result(run_state: Run | None) -> list[str] | None:
+    """Files for what the session's search has found so far (after Stop too)."""
+    files = _files(run_state)
+    if files is None:
+        gr.Warning("Nothing to save yet: run a search first.")
+    return files
+
+
+def choose_front_point(run_state: Run | None, evt: gr.SelectData) -> tuple[Any, str]:
+    """Show the individual of the front point nearest a selection on the Pareto plot."""
+    front = run_state.front if run_state is not None else None
+    index = views.pick_front_point(front or [], evt.index if evt is not None else None)
+    if index is None:
+        return None, "Select a stretch of the front (drag across the plot) to see that individual."
+    point = front[index]
+    shown = pipeline(run_state.preset).show(point.genome)[0]
+    second = "fluency" if run_state.card.preset.task == "image2text" else "realism"
+    label = f"Front point: similarity {point.similarity:.4f}, {second} {point.realism:.3f}"
+    return (views.shown_file(shown) if isinstance(shown, Image.Image) else shown), label

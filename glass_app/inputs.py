@@ -1,0 +1,93 @@
+"""What the page accepts: numbers brought into range, a caption, an image file read safely."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from glass_core.errors import BadInputError
+from glass_core.images import open_image
+from glass_core.presets import PRESETS, Preset
+
+# A shared demo machine: bounds that keep one visitor's run from taking the queue for hours.
+GENERATIONS = (1, 1000)
+POPULATION = (2, 256)
+SEED = (0, 2**31 - 1)
+
+
+@dataclass
+class Settings:
+    """The preset overrides of one run, and notes about anything that was changed."""
+
+    overrides: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def _whole(value: Any, name: str) -> int:
+    """A whole number from a widget value, or a clear refusal."""
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
+        raise BadInputError(f"{name} needs a number.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadInputError(f"{name} must be a number, got {value!r}.") from None
+    if not math.isfinite(number):
+        raise BadInputError(f"{name} must be a finite number, got {value!r}.")
+    return int(round(number))
+
+
+def _clamp(value: int, bounds: tuple[int, int], name: str, notes: list[str]) -> int:
+    """Bring a number into range, saying so when it had to move."""
+    lo, hi = bounds
+    out = min(max(value, lo), hi)
+    if out != value:
+        notes.append(f"{name} {value} is outside {lo}–{hi}; using {out}.")
+    return out
+
+
+def has_discriminator(preset: Preset) -> bool:
+    """Whether the preset's generator, as configured, has a second objective (some preset of it uses one).
+
+    The arguments count: GPT-2 scores fluency only when built with fluency=True.
+    """
+    return preset.use_discriminator or any(
+        p.use_discriminator and p.generator == preset.generator and p.generator_args == preset.generator_args
+        for p in PRESETS.values())
+
+
+def settings(preset: Preset, generations: Any, population: Any, seed: Any, use_discriminator: Any) -> Settings:
+    """Overrides for `preset` from the widgets, clamped into the demo's bounds."""
+    notes: list[str] = []
+    overrides: dict[str, Any] = {
+        "generations": _clamp(_whole(generations, "Generations"), GENERATIONS, "Generations", notes),
+        "pop_size": _clamp(_whole(population, "Population"), POPULATION, "Population", notes),
+        "seed": _clamp(_whole(seed, "Seed"), SEED, "Seed", notes),
+    }
+    use_d = bool(use_discriminator)
+    if use_d and not has_discriminator(preset):
+        notes.append(f"{preset.name} has no second objective; searching on similarity alone.")
+        use_d = False
+    overrides["use_discriminator"] = use_d
+    return Settings(overrides, notes)
+
+
+def caption(text: Any) -> str:
+    """The caption to search for, or a clear refusal when there is none."""
+    if not isinstance(text, str) or not text.strip():
+        raise BadInputError("Please enter a caption: it is empty.")
+    return " ".join(text.split())
+
+
+def image(upload: Any) -> Image.Image:
+    """An uploaded file (a path, as gradio hands it over) read as RGB, or a clear refusal."""
+    if isinstance(upload, dict):  # a FileData-like dict, as an API caller may send it
+        upload = upload.get("path")
+    if upload is None or (isinstance(upload, str) and not upload.strip()):
+        raise BadInputError("Please upload an image to caption.")
+    if isinstance(upload, (str, Path)) and not Path(upload).is_file():
+        raise BadInputError("The uploaded file could not be found; please upload it again.")
+    return open_image(upload)

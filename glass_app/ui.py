@@ -1,0 +1,187 @@
+"""The page: two tabs of widgets wired to glass_app.handlers. Building it loads no model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from glass_app import choices, handlers, inputs
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+
+# The paper's text-to-image captions, then captions the embedded mini set was made for.
+CAPTIONS = [
+    "the church of the holy spirit",
+    "a dog in the woods",
+    "a man with a beard",
+    "the face of a man with brown eyes and stubble beard",
+    "a red seven on a blue background",
+    "a yellow three on a black background",
+    "the number 4 in white on magenta",
+]
+
+# The second objective of two-objective (NSGA-II) runs, per task: checkbox label and axis title.
+SECOND = {"text2image": ("Use the discriminator (NSGA-II: similarity and realism)", "realism"),
+          "image2text": ("Use fluency as a second objective (NSGA-II)", "fluency")}
+
+CSS = """
+#t2i-best img, #t2i-chosen img, #i2t-preview img, .glass-gallery img { image-rendering: pixelated; }
+.glass-progress { min-height: 2.5em; }
+"""
+
+INTRO = """# CLIP-GLaSS
+A genetic algorithm searches a generator's latent space for the output that CLIP finds closest to your
+target (Galatolo et al., 2021). *Text → Image* searches a GAN for a picture of your caption;
+*Image → Text* searches GPT-2's context for a caption of your picture. Results update every generation;
+**Stop** keeps what was found so far."""
+
+
+def _settings(task: str, tag: str) -> dict[str, Any]:
+    """Preset dropdown, its note, and the numbers every search takes."""
+    start = choices.opening(task)
+    widgets: dict[str, Any] = {}
+    widgets["preset"] = gr.Dropdown(choices.choices(task), value=start.name, label="Preset",
+                                    info="Generator and CLIP; weight status in the label.", elem_id=f"{tag}-preset")
+    widgets["opening_note"] = gr.Markdown(start.note, visible=bool(start.note))
+    widgets["preset_note"] = gr.Markdown(choices.preset_note(start.name))
+    gens, pop, use_d, _ = choices.preset_widgets(start.name)
+    with gr.Row():
+        widgets["generations"] = gr.Slider(*inputs.GENERATIONS, value=gens["value"], step=1, precision=0,
+                                           label="Generations", elem_id=f"{tag}-generations")
+        widgets["population"] = gr.Slider(*inputs.POPULATION, value=pop["value"], step=1, precision=0,
+                                          label="Population", elem_id=f"{tag}-population")
+    with gr.Row():
+        widgets["seed"] = gr.Number(value=0, precision=0, minimum=inputs.SEED[0], maximum=inputs.SEED[1],
+                                    label="Seed", elem_id=f"{tag}-seed")
+        widgets["use_d"] = gr.Checkbox(value=use_d["value"], visible=use_d["visible"], label=SECOND[task][0],
+                                       elem_id=f"{tag}-use-d")
+    return widgets
+
+
+def _buttons(tag: str) -> tuple[gr.Button, gr.Button, gr.Button]:
+    """Run, Stop and Save, side by side."""
+    with gr.Row():
+        run = gr.Button("Run", variant="primary", elem_id=f"{tag}-run")
+        stop = gr.Button("Stop", variant="stop", elem_id=f"{tag}-stop")
+        save = gr.Button("Save result", elem_id=f"{tag}-save")
+    return run, stop, save
+
+
+def _progress_and_plot(tag: str, render: bool = True) -> tuple[gr.Markdown, gr.Markdown, gr.LinePlot]:
+    """The progress line, the notes box and the similarity plot (placed later when render=False)."""
+    progress = gr.Markdown("Press **Run** to start.", label="Progress", elem_id=f"{tag}-progress",
+                           elem_classes="glass-progress")
+    notes = gr.Markdown(label="Notes", elem_id=f"{tag}-notes")
+    plot = gr.LinePlot(render=render, x="generation", y="similarity", color="series", label="Similarity",
+                       show_label=False, title="CLIP similarity per generation (best and mean)",
+                       x_title="generation", y_title="similarity", x_axis_format="d", height=280,
+                       elem_id=f"{tag}-plot")
+    return progress, notes, plot
+
+
+def _front_row(task: str, tag: str, chosen: gr.Component) -> tuple[gr.Row, gr.ScatterPlot, gr.Markdown]:
+    """The Pareto front of two-objective runs (hidden otherwise) beside the individual picked on it."""
+    with gr.Row(visible=False) as row:
+        front = gr.ScatterPlot(x="similarity", y="realism", y_title=SECOND[task][1], label="Pareto front",
+                               show_label=False,
+                               title="Pareto front: drag across points to see one", height=260,
+                               elem_id=f"{tag}-front")
+        with gr.Column():
+            chosen.render()
+            chosen_label = gr.Markdown()
+    return row, front, chosen_label
+
+
+def _wire_common(w: dict[str, Any], stop: gr.Button, save: gr.Button, files: gr.File,
+                 state: gr.State, control: gr.State) -> None:
+    """Preset changes, Stop and Save."""
+    w["preset"].change(choices.preset_widgets, w["preset"],
+                       [w["generations"], w["population"], w["use_d"], w["preset_note"]],
+                       api_visibility="private", queue=False)
+    # Stop flips the session's switch at once (no queue); the search ends after its current generation
+    # and sends its result with the files. Not `cancels=`: gradio 6.31's page then often marks every
+    # output "Error" when the cancel lands mid-generation. Cancels from gradio_client, or a closed tab,
+    # still close the search through the handlers' try/finally.
+    stop.click(handlers.request_stop, control, None, queue=False, api_visibility="private")
+    save.click(handlers.save_result, state, files, api_visibility="private")
+
+
+def _text_to_image_tab() -> None:
+    """Caption in, image out; a Pareto plot for two-objective runs."""
+    state, control = gr.State(None), gr.State(handlers.Control())
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            caption = gr.Textbox(label="Caption", placeholder="a red seven on a blue background",
+                                 info='Weigh several with "|": a church | gothic:0.5 | people:-1',
+                                 max_lines=3, elem_id="t2i-caption")
+            w = _settings("text2image", "t2i")
+            run, stop, save = _buttons("t2i")
+            gr.Examples([[c] for c in CAPTIONS], inputs=[caption], label="Example captions")
+        with gr.Column(scale=2):
+            progress, notes, plot = _progress_and_plot("t2i", render=False)
+            with gr.Row():
+                best = gr.Image(label="Best image", type="pil", format="png", height=300, interactive=False,
+                                elem_id="t2i-best")
+                gallery = gr.Gallery(label="Current top individuals", columns=3, height=300,
+                                     elem_classes="glass-gallery", format="png")
+            classes = gr.Markdown(elem_id="t2i-classes")
+            plot.render()
+            chosen = gr.Image(label="Chosen front point", type="pil", height=200, interactive=False,
+                              elem_id="t2i-chosen", render=False)
+            front_row, front, chosen_label = _front_row("text2image", "t2i", chosen)
+            files = gr.File(label="Download: result and run card", file_count="multiple", interactive=False,
+                            height=120)
+    gr.on(
+        [run.click, caption.submit], handlers.text_to_image,
+        [caption, w["preset"], w["generations"], w["population"], w["seed"], w["use_d"], control],
+        [best, progress, plot, front_row, front, gallery, classes, notes, files, state],
+        api_name="text_to_image", concurrency_id="search", show_progress="minimal")
+    front.select(handlers.choose_front_point, state, [chosen, chosen_label], api_visibility="private")
+    _wire_common(w, stop, save, files, state, control)
+
+
+def _image_to_text_tab() -> None:
+    """Image in, caption out; a Pareto plot when fluency is a second objective."""
+    state, control = gr.State(None), gr.State(handlers.Control())
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            upload = gr.File(label="Image to caption", file_types=["image"], type="filepath", elem_id="i2t-upload")
+            preview = gr.Image(label="Your picture, as the search reads it", type="pil", height=200, interactive=False,
+                               elem_id="i2t-preview")
+            w = _settings("image2text", "i2t")
+            run, stop, save = _buttons("i2t")
+            examples = sorted(EXAMPLES_DIR.glob("*.png"))
+            if examples:
+                gr.Examples([[str(p)] for p in examples], inputs=[upload], label="Example pictures")
+        with gr.Column(scale=2):
+            progress, notes, plot = _progress_and_plot("i2t", render=False)
+            best = gr.Textbox(label="Best caption", interactive=False, elem_id="i2t-best")
+            table = gr.Dataframe(headers=["similarity", "caption"], label="Current top individuals",
+                                 interactive=False, wrap=True)
+            plot.render()
+            chosen = gr.Textbox(label="Chosen front point", interactive=False, elem_id="i2t-chosen", render=False)
+            front_row, front, chosen_label = _front_row("image2text", "i2t", chosen)
+            files = gr.File(label="Download: caption and run card", file_count="multiple", interactive=False,
+                            height=120)
+    upload.change(handlers.preview_upload, upload, [preview, notes], api_visibility="private", queue=False)
+    run.click(
+        handlers.image_to_text,
+        [upload, w["preset"], w["generations"], w["population"], w["seed"], w["use_d"], control],
+        [best, progress, plot, front_row, front, table, notes, files, state],
+        api_name="image_to_text", concurrency_id="search", show_progress="minimal")
+    front.select(handlers.choose_front_point, state, [chosen, chosen_label], api_visibility="private")
+    _wire_common(w, stop, save, files, state, control)
+
+
+def build_demo() -> gr.Blocks:
+    """The whole page; the preset lists reflect the presets registered when it is built."""
+    with gr.Blocks(title="CLIP-GLaSS", delete_cache=(3600, 3600)) as demo:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            with gr.Tab("Text → Image", id="text-to-image"):
+                _text_to_image_tab()
+            with gr.Tab("Image → Text", id="image-to-text"):
+                _image_to_text_tab()
+    return demo

@@ -1,0 +1,89 @@
+"""The page in a real browser (Debian's chromium via Playwright): type, Run, watch it stream, Stop.
+
+Needs /usr/bin/chromium: `.ci/setup-browser.sh` installs it. Set GLASS_SAVE_SCREENSHOT=1 to
+also refresh docs/screenshot.png, the picture the README shows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from app_support import CAPTION, app_presets, served, wait_for  # noqa: F401  (fixtures)
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
+
+
+def line_points(page) -> int:
+    """Points on the best-similarity line of the plot (vega draws it as one SVG path)."""
+    paths = page.locator("#t2i-plot .mark-line path")
+    if paths.count() == 0:
+        return 0
+    return (paths.first.get_attribute("d") or "").count("L") + 1
+
+
+def best_src(page) -> str | None:
+    """The address of the picture shown as the best image."""
+    img = page.locator("#t2i-best img")
+    return img.first.get_attribute("src") if img.count() else None
+
+
+def watch(page, seconds: float) -> tuple[list[str], list[int]]:
+    """Distinct best-image addresses and plot sizes seen while the search runs."""
+    sources: list[str] = []
+    sizes: list[int] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and (len(sources) < 4 or len(set(sizes)) < 4):
+        src, points = best_src(page), line_points(page)
+        if src and (not sources or sources[-1] != src):
+            sources.append(src)
+        if points and (not sizes or sizes[-1] != points):
+            sizes.append(points)
+        time.sleep(0.1)
+    return sources, sizes
+
+
+def test_type_run_watch_and_stop(served, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1250})
+            page.goto(served.url, wait_until="domcontentloaded")
+            page.locator("#t2i-caption textarea").wait_for(timeout=60_000)
+            assert served.presets["text2image"] in page.locator("#t2i-preset input").input_value()
+            page.locator("#t2i-caption textarea").fill(CAPTION)
+            generations = page.locator("#t2i-generations input[type=number]")
+            generations.fill("1000")
+            generations.press("Enter")
+            page.locator("#t2i-run").click()
+
+            sources, sizes = watch(page, seconds=90)
+            assert len(sources) >= 3, f"the best image changed only {len(sources)} times"
+            assert len(sizes) >= 3 and sizes == sorted(sizes), f"the plot did not grow: {sizes}"
+
+            page.locator("#t2i-stop").click()
+            progress = page.locator("#t2i-progress")
+            assert wait_for(lambda: "stopped, result kept" in progress.inner_text(), timeout=30)
+            stopped_at = progress.inner_text()
+            time.sleep(1.5)
+            assert progress.inner_text() == stopped_at and "of 1000" in stopped_at
+            assert "Error" not in page.locator("#t2i-best").inner_text()
+            assert served.spy.all_closed()
+            files = page.get_by_text(".json")
+            assert wait_for(lambda: files.count() >= 1, timeout=10), "no run card offered for download"
+
+            shot = tmp_path / "app.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            if os.environ.get("GLASS_SAVE_SCREENSHOT") == "1":
+                DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+                shutil.copyfile(shot, DOCS_SCREENSHOT)
+        finally:
+            browser.close()
