@@ -35,6 +35,7 @@ class Preset:
     generator_args: dict[str, Any] = field(default_factory=dict)
     clip: str = "ViT-B-32-quickgelu/openai"  # a name in glass_core.scorer.CLIP_MODELS
     use_discriminator: bool = False  # True: NSGA-II on (-similarity, hinge(1 - D(x)))
+    optimizer: str = "ga"  # a name in glass_core.optimizers.OPTIMIZERS; "ga" is the paper's
     pop_size: int = 64
     generations: int = 500
     batch_size: int = 32  # how many genomes go through the generator at once
@@ -70,6 +71,13 @@ class Preset:
             raise BadInputError(f"Batch size must be at least 1, got {self.batch_size}")
         if self.precision not in ("fp32", "bf16", "fp16"):
             raise BadInputError(f"Precision must be fp32, bf16 or fp16, got {self.precision!r}")
+        from glass_core.optimizers import OPTIMIZERS  # here: that module imports this one
+
+        if self.optimizer not in OPTIMIZERS:
+            raise BadInputError(f"Unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        if self.use_discriminator and not OPTIMIZERS[self.optimizer].multi_objective:
+            raise BadInputError(f"Optimizer {self.optimizer!r} has one objective; with the discriminator use"
+                                f" one of: {', '.join(k for k, v in OPTIMIZERS.items() if v.multi_objective)}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form, for run cards."""

@@ -9,12 +9,10 @@ from typing import Iterator
 import numpy as np
 import torch
 from PIL import Image
-from pymoo.algorithms.moo.nsga2 import NSGA2
-from pymoo.algorithms.soo.nonconvex.ga import GA
 from pymoo.core.problem import Problem
 
 from glass_core.generators.base import Generator, genome_batches
-from glass_core.operators import LatentCrossover, LatentMutation, LatentRepair, LatentSampling
+from glass_core.optimizers import build_optimizer
 from glass_core.presets import Preset
 from glass_core.scorer import ClipScorer
 
@@ -106,20 +104,6 @@ def compromise(F: np.ndarray) -> int:
     return int(np.argmin(np.linalg.norm(scaled, axis=1)))
 
 
-def _algorithm(generator: Generator, preset: Preset, initial: np.ndarray | None):
-    latent, ops = generator.latent, preset.operators
-    cls = NSGA2 if preset.use_discriminator else GA
-    sampling = LatentSampling(latent) if initial is None else latent.repair(np.atleast_2d(initial))
-    return cls(
-        pop_size=preset.pop_size,
-        sampling=sampling,
-        crossover=LatentCrossover(latent, ops),
-        mutation=LatentMutation(latent, ops),
-        repair=LatentRepair(latent),
-        eliminate_duplicates=True,
-    )
-
-
 def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, preset: Preset,
                notes: tuple[str, ...] = (), initial: np.ndarray | None = None) -> Iterator[GenerationRecord]:
     """Search `generator`'s latent space for outputs CLIP finds closest to `target` (1, D).
@@ -136,9 +120,9 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
     problem = Problem(n_var=n_var, n_obj=n_obj, xl=lo, xu=hi)
     if initial is not None and np.atleast_2d(initial).shape[1] != n_var:
         raise ValueError(f"Initial genomes have {np.atleast_2d(initial).shape[1]} genes; the latent has {n_var}")
-    algorithm = _algorithm(generator, preset, initial)
-    algorithm.setup(problem, termination=("n_gen", preset.generations), seed=preset.seed)
     evaluate = Evaluator(generator, scorer, target, preset.use_discriminator, preset.batch_size, preset.precision)
+    algorithm = build_optimizer(generator, preset, initial, evaluate)  # preset.optimizer: GA unless asked
+    algorithm.setup(problem, termination=("n_gen", preset.generations), seed=preset.seed)
     shown: tuple[bytes, Image.Image | str] | None = None
     start = time.perf_counter()
     try:

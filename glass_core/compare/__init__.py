@@ -1,0 +1,1 @@
+"""`python -m glass_core.compare`: the optimizers compared per evaluation on the embedded default set."""

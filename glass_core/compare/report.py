@@ -1,0 +1,86 @@
+"""The comparison's record: per-method summaries, JSON, and a markdown page a person can read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def summarise(runs: list[dict[str, Any]], target: int, checkpoints: tuple[int, ...]) -> dict[str, Any]:
+    """How often and how fast a method reached the reference, and its judged success per budget."""
+    reach = [r["reach"] for r in runs]
+    spent = np.array([np.inf if x is None else x for x in reach], dtype=float)
+    success = {}
+    for c in checkpoints:
+        verdicts = [r["judged"][str(c)] for r in runs if r["judged"][str(c)] is not None]
+        success[str(c)] = round(float(np.mean(verdicts)), 3) if verdicts else None
+    median = float(np.median(spent)) if len(spent) else np.inf
+    return {
+        "runs": len(runs),
+        "reached_reference": int(np.isfinite(spent).sum()),
+        "reached_within_target": int((spent <= target).sum()),
+        "median_evaluations_to_reference": None if not np.isfinite(median) else int(median),
+        "mean_final_best": round(float(np.mean([r["final_best"] for r in runs])), 4),
+        "success_rate": success,
+        "seconds": round(float(sum(r["seconds"] for r in runs)), 1),
+    }
+
+
+def _cell(value: float | None, fmt: str = "{:.0%}") -> str:
+    return "–" if value is None else fmt.format(value)
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """Tables: evaluations to the paper GA's 500-generation score, and judged success against budget."""
+    s, m = record["settings"], record["machine"]
+    ref = record["reference"]
+    checks = [c for c in s["checkpoints"] if c <= s["budget"]]
+    lines = [
+        "# Search quality per evaluation (embedded default model set)", "",
+        f"Measured {record['date']} on {m['cpu']} ({m['cores']} cores, {m['torch_threads']} torch threads),"
+        f" no GPU. Command: `{record['command']}`. Libraries: "
+        + ", ".join(f"{k} {v}" for k, v in record["libraries"].items()) + ".", "",
+        f"Reference: the paper's GA (preset `mini_gan`, population {s['reference']['pop_size']},"
+        f" {s['reference']['generations']} generations = {s['reference_evaluations']} evaluations, seed"
+        f" {s['reference']['seed']}), once per prompt. Target: reach its final CLIP similarity within a fifth"
+        f" of its evaluations ({s['target_evaluations']}). Every other run: seeds {s['seeds']}, stopped at"
+        f" {s['budget']} evaluations. {len(s['prompts'])} prompts, held-out digit/colour combinations in a"
+        " held-out phrasing:", "",
+        *[f"- \"{r['caption']}\": reference similarity {r['score']:.4f}"
+          f" (judge: {'success' if r['judged'] else 'failure'})" for r in ref], "",
+        "An evaluation is one genome through generator and CLIP; the hybrid's gradient passes (forward +"
+        " backward through generator and CLIP) count one evaluation per genome too. NSGA-II optimises"
+        " realism as well, so its similarity is expected to be lower; its shown output is the front's"
+        " compromise.", "",
+        "| method | reached reference (runs) | within target | median evaluations to reference |"
+        " mean best similarity at budget | seconds |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for meth in record["methods"]:
+        q = meth["summary"]
+        med = q["median_evaluations_to_reference"]
+        lines.append(f"| {meth['name']} | {q['reached_reference']}/{q['runs']} | {q['reached_within_target']}/{q['runs']}"
+                     f" | {med if med is not None else '> ' + str(s['budget'])} | {q['mean_final_best']:.4f}"
+                     f" | {q['seconds']:.0f} |")
+    lines += ["", "Judged success (digit, foreground and background all read as the caption says) of the"
+              " output shown after a budget of evaluations:", "",
+              "| method | " + " | ".join(str(c) for c in checks) + " |",
+              "| --- | " + " | ".join("---" for _ in checks) + " |"]
+    for meth in record["methods"]:
+        rates = meth["summary"]["success_rate"]
+        lines.append(f"| {meth['name']} | " + " | ".join(_cell(rates[str(c)]) for c in checks) + " |")
+    ref_rate = np.mean([r["judged"] for r in ref]) if ref else 0.0
+    lines += ["", f"The reference runs themselves: {ref_rate:.0%} judged successes after"
+              f" {s['reference_evaluations']} evaluations.", ""]
+    lines += record.get("notes", [])
+    return "\n".join(lines) + "\n"
+
+
+def write(record: dict[str, Any], out: Path) -> None:
+    """out.json and out.md."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+    out.with_suffix(".md").write_text(markdown(record))

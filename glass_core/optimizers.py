@@ -1,0 +1,225 @@
+"""The search's optimizers as registry data: the paper's GA, random search, CMA-ES and a GA + gradient hybrid.
+
+Every optimizer speaks pymoo's ask-and-tell (`setup`, `ask`, `tell`, and `pop`: the survivors,
+best first) so that `run_search` drives them all the same way. With `use_discriminator` the
+GA is NSGA-II, as in the paper; random search and the hybrid then use NSGA-II's survival too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.algorithms.soo.nonconvex.cmaes import SimpleCMAES
+from pymoo.algorithms.soo.nonconvex.ga import GA
+from pymoo.core.duplicate import DefaultDuplicateElimination
+from pymoo.core.infill import InfillCriterion
+from pymoo.core.population import Population
+from pymoo.core.problem import Problem
+
+from glass_core.generators.base import Generator
+from glass_core.gradient import GradientSettings, Refiner, is_differentiable
+from glass_core.operators import LatentCrossover, LatentMutation, LatentRepair, LatentSampling
+from glass_core.presets import Preset
+
+if TYPE_CHECKING:
+    from glass_core.search import Evaluator
+
+
+class FreshSamples(InfillCriterion):
+    """'Mating' that ignores the parents: new random genomes, for random search."""
+
+    def __init__(self, sampling: LatentSampling, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.sampling = sampling
+
+    def _do(self, problem, pop, n_offsprings, random_state=None, **kwargs):
+        return self.sampling.do(problem, n_offsprings, random_state=random_state)
+
+
+def _first_population(generator: Generator, initial: np.ndarray | None):
+    """pymoo's sampling argument: the latent's own sampler, or the given genomes repaired."""
+    latent = generator.latent
+    return LatentSampling(latent) if initial is None else latent.repair(np.atleast_2d(initial))
+
+
+def genetic(generator: Generator, preset: Preset, initial: np.ndarray | None, mating: Any = None):
+    """The paper's algorithm: GA, or NSGA-II when the discriminator is a second objective."""
+    latent, ops = generator.latent, preset.operators
+    cls = NSGA2 if preset.use_discriminator else GA
+    return cls(
+        pop_size=preset.pop_size,
+        sampling=_first_population(generator, initial),
+        crossover=LatentCrossover(latent, ops),
+        mutation=LatentMutation(latent, ops),
+        repair=LatentRepair(latent),
+        eliminate_duplicates=True,
+        mating=mating,
+    )
+
+
+def _ga(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator, spec: Spec):
+    return genetic(generator, preset, initial)
+
+
+def _random(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator, spec: Spec):
+    # The GA's elitist survival over (survivors + fresh samples) is exactly "keep the best".
+    latent = generator.latent
+    fresh = FreshSamples(LatentSampling(latent), repair=LatentRepair(latent),
+                         eliminate_duplicates=DefaultDuplicateElimination())
+    return genetic(generator, preset, initial, mating=fresh)
+
+
+class RealsCMAES:
+    """pymoo's CMA-ES on the real genes; the discrete genes are those of the best first sample.
+
+    CMA-ES has no notion of bits or tokens, so the first generation is the GA's random first
+    population (or `initial`); the best of it fixes the class bits and integers, and CMA-ES then
+    searches the reals around that genome. When CMA-ES stops (converged), it restarts around the
+    best genome found so far. `pop` is an archive of the best `pop_size` genomes ever scored.
+    """
+
+    def __init__(self, generator: Generator, preset: Preset, initial: np.ndarray | None, sigma: float,
+                 popsize: int | None):
+        self.latent, self.pop_size = generator.latent, preset.pop_size
+        self.initial, self.sigma, self.popsize = initial, sigma, popsize
+        self.inner: SimpleCMAES | None = None
+        self.pop = Population.empty()
+
+    def setup(self, problem: Problem, termination: Any = None, seed: int | None = None) -> RealsCMAES:
+        """Remember the problem; every random draw below comes from this one seeded generator."""
+        self.problem, self.rng = problem, np.random.default_rng(seed)
+        lo, hi = self.latent.real_bounds
+        self.reals_problem = Problem(n_var=self.latent.n_real, n_obj=1, xl=lo, xu=hi)
+        return self
+
+    def ask(self) -> Population:
+        """The first population, then CMA-ES's samples completed with the base genome's discrete genes."""
+        if self.inner is None:
+            return Population.new("X", _first_population_array(self))
+        reals = self.inner.ask().get("X")
+        X = np.repeat(self.base[None], len(reals), axis=0)
+        X[:, self.latent.reals] = reals
+        return Population.new("X", X)
+
+    def tell(self, infills: Population) -> None:
+        """Keep the best genomes; hand CMA-ES the scores of its own samples."""
+        self.pop = _best(Population.merge(self.pop, infills), self.pop_size)
+        if self.inner is not None:
+            sub = Population.new("X", infills.get("X")[:, self.latent.reals], "F", infills.get("F"))
+            self.inner.tell(infills=sub)
+        if self.inner is None or self.inner.termination.has_terminated():
+            self._start()
+
+    def _start(self) -> None:
+        """A fresh CMA-ES centred on the best genome so far (whose score it is told, not re-scored)."""
+        best = self.pop[0]
+        self.base = best.X.copy()
+        opts = {"randn": lambda *shape: self.rng.standard_normal(shape), "verbose": -9,
+                "popsize": self.popsize or self.pop_size}
+        self.inner = SimpleCMAES(x0=self.base[self.latent.reals][None], sigma=self.sigma, opts=opts)
+        self.inner.setup(self.reals_problem, seed=int(self.rng.integers(2**31)))
+        # cma would reseed numpy's global generator from `seed`; NaN tells it not to (randn is ours).
+        self.inner.opts["seed"] = float("nan")
+        start = self.inner.ask()
+        start.set("F", best.F[None])
+        self.inner.tell(infills=start)
+
+
+def _first_population_array(opt: RealsCMAES) -> np.ndarray:
+    if opt.initial is not None:
+        return opt.latent.repair(np.atleast_2d(opt.initial))
+    return LatentSampling(opt.latent).do(opt.problem, opt.pop_size, random_state=opt.rng).get("X")
+
+
+def _best(pop: Population, n: int) -> Population:
+    """The n best distinct genomes of a single-objective population, best first."""
+    _, first = np.unique(pop.get("X"), axis=0, return_index=True)
+    pop = pop[np.sort(first)]
+    return pop[np.argsort(pop.get("F")[:, 0], kind="stable")[:n]]
+
+
+def _cmaes(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator, spec: Spec):
+    return RealsCMAES(generator, preset, initial, **spec.settings)
+
+
+class GradientHybrid:
+    """The GA, plus a few gradient steps on its elites each generation, fed back as offspring.
+
+    At each `ask` after the first, the best `elites` survivors take gradient steps on their reals
+    through the generator and CLIP; the moved genomes replace the last offspring, so they are
+    scored like any other genome and survive only if they really are better.
+    """
+
+    def __init__(self, inner: Any, refiner: Refiner):
+        self.inner, self.refiner = inner, refiner
+
+    @property
+    def pop(self) -> Population:
+        """The GA's survivors."""
+        return self.inner.pop
+
+    def setup(self, problem: Problem, **kwargs: Any) -> GradientHybrid:
+        """Set the GA up exactly as the plain GA would be."""
+        self.inner.setup(problem, **kwargs)
+        return self
+
+    def ask(self) -> Population:
+        """The GA's offspring, the last of them swapped for its elites moved up the gradient."""
+        survivors = self.inner.pop
+        pop = self.inner.ask()
+        # Refined here rather than after `tell`, so no gradient is spent after the last generation.
+        if survivors is not None and len(survivors) and len(pop) > self.refiner.settings.elites:
+            # By similarity, not survival order: NSGA-II's survivors are not sorted by it.
+            sims = survivors.get("sim").astype(float)
+            elites = np.argsort(-sims, kind="stable")[:self.refiner.settings.elites]
+            X = pop.get("X")
+            X[len(X) - len(elites):] = self.refiner(survivors.get("X")[elites])
+            pop.set("X", X)
+        return pop
+
+    def tell(self, infills: Population) -> None:
+        """Survival exactly as in the GA."""
+        self.inner.tell(infills=infills)
+
+
+def _hybrid(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator, spec: Spec):
+    if not is_differentiable(generator):
+        raise ValueError(f"Optimizer 'hybrid' needs a generator that is differentiable in its reals;"
+                         f" {type(generator).__name__} is not")
+    settings = GradientSettings(**spec.settings)
+    return GradientHybrid(genetic(generator, preset, initial), Refiner(generator, evaluate, settings))
+
+
+Builder = Callable[[Generator, Preset, "np.ndarray | None", "Evaluator", "Spec"], Any]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One optimizer: how to build it, what it can do, and its tuned settings."""
+
+    build: Builder
+    description: str
+    multi_objective: bool = True  # can it run NSGA-II-style with the discriminator?
+    needs_reals: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+OPTIMIZERS: dict[str, Spec] = {
+    "ga": Spec(_ga, "the paper's genetic algorithm (NSGA-II with the discriminator)"),
+    "random": Spec(_random, "random search: fresh samples every generation, the best kept"),
+    "cmaes": Spec(_cmaes, "CMA-ES on the real genes; discrete genes from the best first sample",
+                  multi_objective=False, needs_reals=True, settings={"sigma": 0.1, "popsize": None}),
+    "hybrid": Spec(_hybrid, "the GA plus gradient steps through generator and CLIP on its elites",
+                   needs_reals=True, settings={"elites": 2, "steps": 2, "step_size": 0.3}),
+}
+
+
+def build_optimizer(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator):
+    """The ask-and-tell optimizer `preset.optimizer` names, checked against the generator."""
+    spec = OPTIMIZERS[preset.optimizer]  # the preset has validated the name
+    if spec.needs_reals and generator.latent.n_real == 0:
+        raise ValueError(f"Optimizer {preset.optimizer!r} searches real genes; this generator has none")
+    return spec.build(generator, preset, initial, evaluate, spec)
