@@ -67,6 +67,9 @@ class Control:
 
     running: bool = False
     stop: bool = False
+    # The latest generation of the session's latest search, and its preset: where a chat turn continues from.
+    record: GenerationRecord | None = None
+    preset: str | None = None
 
 
 class Renderer:
@@ -109,18 +112,19 @@ def _prepare(task: str, preset: str, target_of: Callable[[], Any], numbers: tupl
     return spec, target, config
 
 
-def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple,
-            control: Control | None) -> Iterator[tuple[Pipeline, Run, GenerationRecord, Renderer, bool]]:
-    """Validate, load, search; yield each generation (and whether it is the last); always close the search."""
+def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple, control: Control | None,
+            initial: np.ndarray | None = None, describe: Callable[[Any], dict] = describe_target,
+            ) -> Iterator[tuple[Pipeline, Run, GenerationRecord, Renderer, bool]]:
+    """Validate, load, search (from `initial` genomes if given); yield each generation and whether it is the last."""
     control = control if control is not None else Control()
     control.stop = False
     spec, target, config = _prepare(task, preset, target_of, numbers)
     pipe = pipeline(preset)
     try:
-        records = pipe.search(target, **config.overrides)
+        records = pipe.search(target, initial=initial, **config.overrides)
     except GlassError as err:
         raise gr.Error(str(err), title="Please check the input") from err
-    run = Run(preset, RunCard(spec.replace(**config.overrides), describe_target(target), device=device()),
+    run = Run(preset, RunCard(spec.replace(**config.overrides), describe(target), device=device()),
               notes=list(config.notes))
     render = Renderer(pipe)
     control.running = True
@@ -132,6 +136,7 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
                 run.notes += list(rec.notes)
             run.card.add(rec)
             run.front = rec.front
+            control.record, control.preset = rec, preset
             # Stop pressed: this generation is the last one, and its update carries the files.
             final = control.stop or rec.generation == rec.generations
             yield pipe, run, rec, render, final
@@ -172,6 +177,17 @@ def text_to_image(caption: str, preset: str, generations: float, population: flo
     """Search for an image that fits the caption; one update of every output per generation."""
     stream = _stream("text2image", preset, lambda: inputs.caption(caption),
                      (generations, population, seed, use_discriminator), control)
+    yield from image_updates(stream)
+
+
+def continue_text_to_image(target_of: Callable[[], Any], preset: str, numbers: tuple, control: Control,
+                           initial: np.ndarray | None, describe: Callable[[Any], dict]) -> Iterator[tuple]:
+    """text_to_image for a prepared target (e.g. weighted prompts), from `initial` genomes if given."""
+    yield from image_updates(_stream("text2image", preset, target_of, numbers, control, initial, describe))
+
+
+def image_updates(stream: Iterator[tuple]) -> Iterator[tuple]:
+    """The text-to-image outputs of each generation of `stream`; closing this closes the search."""
     with closing(stream):
         for pipe, run, rec, render, final in stream:
             imagenet = run.card.preset.generator == "biggan"  # class genes are ImageNet's

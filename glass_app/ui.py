@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from glass_app import choices, handlers, inputs
+from glass_app import chat, choices, handlers, inputs
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 
@@ -108,6 +108,33 @@ def _wire_common(w: dict[str, Any], stop: gr.Button, save: gr.Button, files: gr.
     save.click(handlers.save_result, state, files, api_visibility="private")
 
 
+def _conversation_panel() -> dict[str, Any]:
+    """Question/answer turns that refine the caption, and the strip of pictures after each turn."""
+    w: dict[str, Any] = {}
+    with gr.Accordion("Refine by conversation", open=True):
+        gr.Markdown("Answer a question about the picture (*what colour is the digit?* → *red*, *is there a cat?*"
+                    " → *no*): the search goes on from where it is, toward the caption and every answer so far.")
+        w["chat"] = gr.Chatbot(label="Conversation", height=220, elem_id="t2i-chat")
+        with gr.Row():
+            w["question"] = gr.Textbox(label="Question", placeholder="what colour is the digit?", max_lines=1,
+                                       elem_id="t2i-question")
+            w["answer"] = gr.Textbox(label="Answer", placeholder="red", max_lines=1, elem_id="t2i-answer")
+        w["add"] = gr.Button("Add turn", elem_id="t2i-add-turn")
+    return w
+
+
+def _wire_conversation(c: dict[str, Any], caption: gr.Textbox, w: dict[str, Any], conv: gr.State,
+                       outputs: list, strip: gr.Gallery, control: gr.State) -> None:
+    """Add turn: record it at once (stopping a running search), then search on in the queue."""
+    turn = gr.on([c["add"].click, c["answer"].submit], chat.add_turn,
+                 [c["question"], c["answer"], caption, conv, control], [c["chat"], c["question"], c["answer"]],
+                 queue=False, api_visibility="private")
+    turn.success(chat.continue_turn,
+                 [caption, w["preset"], w["generations"], w["population"], w["seed"], w["use_d"], conv, control],
+                 [*outputs, c["chat"], strip], concurrency_id="search", show_progress="minimal",
+                 api_visibility="private")
+
+
 def _text_to_image_tab() -> None:
     """Caption in, image out; a Pareto plot for two-objective runs."""
     state, control = gr.State(None), gr.State(handlers.Control())
@@ -119,6 +146,7 @@ def _text_to_image_tab() -> None:
             w = _settings("text2image", "t2i")
             run, stop, save = _buttons("t2i")
             gr.Examples([[c] for c in CAPTIONS], inputs=[caption], label="Example captions")
+            talk = _conversation_panel()
         with gr.Column(scale=2):
             progress, notes, plot = _progress_and_plot("t2i", render=False)
             with gr.Row():
@@ -133,11 +161,18 @@ def _text_to_image_tab() -> None:
             front_row, front, chosen_label = _front_row("text2image", "t2i", chosen)
             files = gr.File(label="Download: result and run card", file_count="multiple", interactive=False,
                             height=120)
+            strip = gr.Gallery(label="After each turn", columns=6, height=170, elem_classes="glass-gallery",
+                               format="png", elem_id="t2i-strip")
+    outputs = [best, progress, plot, front_row, front, gallery, classes, notes, files, state]
+    conv = gr.State(chat.Conversation())
+    # A new Run starts a new conversation. Wired before the search: gradio runs one trigger's listeners
+    # in order, each after the previous has finished, so after it this would wait for the whole search.
+    gr.on([run.click, caption.submit], chat.reset, conv, [talk["chat"], strip], queue=False, api_visibility="private")
     gr.on(
         [run.click, caption.submit], handlers.text_to_image,
         [caption, w["preset"], w["generations"], w["population"], w["seed"], w["use_d"], control],
-        [best, progress, plot, front_row, front, gallery, classes, notes, files, state],
-        api_name="text_to_image", concurrency_id="search", show_progress="minimal")
+        outputs, api_name="text_to_image", concurrency_id="search", show_progress="minimal")
+    _wire_conversation(talk, caption, w, conv, outputs, strip, control)
     front.select(handlers.choose_front_point, state, [chosen, chosen_label], api_visibility="private")
     _wire_common(w, stop, save, files, state, control)
 
