@@ -45,11 +45,12 @@ class GradientSettings:
 
 
 class Refiner:
-    """Normalised gradient ascent of CLIP similarity, with the step halved whenever a step lost."""
+    """Normalised gradient ascent of CLIP similarity; the step halves whenever a step lost, also across calls."""
 
     def __init__(self, generator: Generator, evaluate: Evaluator, settings: GradientSettings):
         self.generator, self.evaluate, self.settings = generator, evaluate, settings
         self.lo, self.hi = generator.latent.real_bounds
+        self.memory: dict[bytes, float] = {}  # genome bytes -> the step length it should try next
 
     def similarity(self, reals: torch.Tensor, genomes: np.ndarray) -> torch.Tensor:
         """CLIP similarity (N,) to the target, differentiable in `reals`."""
@@ -60,10 +61,12 @@ class Refiner:
     def __call__(self, genomes: np.ndarray) -> np.ndarray:
         """The genomes with their reals moved `steps` times up the similarity gradient."""
         start = time.perf_counter()
+        first = [[self.memory.get(g.tobytes(), self.settings.step_size)] for g in genomes]
         with torch.inference_mode(False), torch.enable_grad():
-            reals = self._ascend(genomes)
+            reals, step = self._ascend(genomes, torch.tensor(first, device=self.evaluate.scorer.device))
         out = np.array(genomes, dtype=float, copy=True)
         out[:, self.generator.latent.reals] = reals.cpu().numpy()
+        self._remember(genomes, out, step[:, 0].tolist())
         spent = time.perf_counter() - start
         timings = self.evaluate.timings
         timings["gradient"] = timings.get("gradient", 0.0) + spent
@@ -71,10 +74,18 @@ class Refiner:
         timings["operators"] = timings.get("operators", 0.0) - spent
         return out
 
-    def _ascend(self, genomes: np.ndarray) -> torch.Tensor:
+    def _remember(self, genomes: np.ndarray, moved: np.ndarray, steps: list[float]) -> None:
+        """Step lengths for next time: finer for an elite whose moved copy lost, on for one that won."""
+        self.memory = {}
+        for genome, child, step in zip(genomes, moved, steps):
+            # Still the elite next generation means the move lost: look closer.
+            self.memory[genome.tobytes()] = step / 2
+            self.memory[child.tobytes()] = min(1.5 * step, self.settings.step_size)
+
+    def _ascend(self, genomes: np.ndarray, step: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`steps` normalised gradient steps from each genome's reals; the final points and step lengths."""
         device = self.evaluate.scorer.device
         x = torch.as_tensor(genomes[:, self.generator.latent.reals], dtype=torch.float32, device=device)
-        step = torch.full((len(x), 1), self.settings.step_size, device=device)
         prev = None
         for _ in range(self.settings.steps):
             x = x.detach().requires_grad_(True)
@@ -90,4 +101,4 @@ class Refiner:
             prev = (x, sim, grad)
             unit = grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12)
             x = (x + step * unit).clamp(self.lo, self.hi)
-        return x
+        return x, step

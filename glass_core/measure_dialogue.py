@@ -110,6 +110,9 @@ def phrasing_diagnostic(pipe: Pipeline, n: int = 200) -> dict[str, dict[str, flo
     phrasings = {"conversation.py: 'what colour is the digit red' / 'and the background blue'":
                  ("what colour is the digit {c}", "and the background {c}"),
                  "proposed: 'a red digit' / 'a blue background'": ("a {c} digit", "a {c} background"),
+                 "statement: 'the digit is red' / 'the background is blue'":
+                 ("the digit is {c}", "the background is {c}"),
+                 "template fragment: 'a red digit' / 'on a blue background'": ("a {c} digit", "on a {c} background"),
                  "bare colour word: 'red'": ("{c}", "{c}")}
     with torch.inference_mode():
         images = pipe.scorer.encode_images(pics["images"])
@@ -133,17 +136,26 @@ def caption_pictures(n: int) -> list[tuple[Any, tuple[int, str, str]]]:
     return list(zip(to_pil(rendered["images"]), picks))
 
 
+def _caption_verdict(caption: str, truth: tuple) -> dict[str, bool]:
+    """Which of digit, foreground and background a caption gets right, and whether all three."""
+    seen: Verdict = parse_caption(caption)
+    right = {"digit": seen.digit == truth[0], "fg": seen.fg == truth[1], "bg": seen.bg == truth[2]}
+    return {**right, "all": all(right.values())}
+
+
 def caption_case(pipes: dict[str, Pipeline], fluency: Any, picture: Any, truth: tuple, seed: int,
                  gens: int) -> dict[str, Any]:
-    """Both captioners on one picture: caption, correctness, fluency, similarity."""
+    """Both captioners on one picture: caption, correctness, fluency, similarity (and the front's best)."""
     out: dict[str, Any] = {"truth": list(truth)}
     for name, pipe in pipes.items():
         rec = last(pipe.search(picture, generations=gens, seed=seed))
-        seen: Verdict = parse_caption(rec.output)
-        right = {"digit": seen.digit == truth[0], "fg": seen.fg == truth[1], "bg": seen.bg == truth[2]}
-        out[name] = {"caption": rec.output, **right, "all": all(right.values()),
-                     "fluency": float(fluency.discriminate([rec.output])[0]), "similarity": rec.similarity,
-                     "front_size": len(rec.front) if rec.front else None}
+        out[name] = {"caption": rec.output, **_caption_verdict(rec.output, truth),
+                     "fluency": float(fluency.discriminate([rec.output])[0]), "similarity": rec.similarity}
+        if rec.front:  # the shown caption is the front's compromise; its most similar end is kept too
+            top = max(rec.front, key=lambda p: p.similarity)
+            text = pipe.show(top.genome)[0]
+            out[name]["front"] = {"size": len(rec.front), "most_similar": text, "similarity": top.similarity,
+                                  "fluency": top.realism, **_caption_verdict(text, truth)}
     return out
 
 
@@ -178,8 +190,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--i2t-fluent", default="mini_gpt2_fluent")
     p.add_argument("--generations", type=int, default=30, help="per search stage (the mini presets' default)")
     p.add_argument("--cases", type=int, default=len(CASES), help=f"colour cases, at most {len(CASES)}")
-    p.add_argument("--seeds", type=int, default=2, help="seeds per case")
-    p.add_argument("--pictures", type=int, default=8, help="held-out pictures to caption")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per case")
+    p.add_argument("--pictures", type=int, default=4, help="held-out pictures to caption")
     p.add_argument("--device", default="cpu")
     p.add_argument("--weights", type=Path, help="weights folder (default: the repository's weights/)")
     p.add_argument("--threads", type=int, default=2)

@@ -32,10 +32,15 @@ def dialogue_summary(runs: list[dict]) -> dict[str, dict[str, dict[str, float]]]
 
 
 def caption_summary(cases: list[dict]) -> dict[str, dict[str, float]]:
-    """Per captioner: share of captions right on digit, colours, all three; mean fluency and similarity."""
+    """Per captioner (and per front's most similar end): share right on digit, colours, all; fluency, similarity."""
+    keys = ("digit", "fg", "bg", "all", "fluency", "similarity")
     names = [k for k in cases[0] if k != "truth"] if cases else []
-    return {name: {k: _mean([c[name] for c in cases], k)
-                   for k in ("digit", "fg", "bg", "all", "fluency", "similarity")} for name in names}
+    out = {name: {k: _mean([c[name] for c in cases], k) for k in keys} for name in names}
+    for name in names:
+        fronts = [c[name]["front"] for c in cases if "front" in c[name]]
+        if fronts:
+            out[f"{name}, front's most similar caption"] = {k: _mean(fronts, k) for k in keys}
+    return out
 
 
 def machine() -> dict[str, Any]:
@@ -68,6 +73,23 @@ def _settings_lines(result: dict) -> list[str]:
             f" {result['seconds']['dialogue']} s + {result['seconds']['captions']} s.", ""]
 
 
+def _cell(entry: dict, caption_key: str = "caption") -> str:
+    """A caption with ✓/✗ (all three right) and its fluency."""
+    return f"{entry[caption_key]} ({'✓' if entry['all'] else '✗'}, {entry['fluency']:.2f})"
+
+
+def _caption_rows(cases: list[dict]) -> list[str]:
+    """One row per picture: each captioner's caption, and the front's most similar one where there is a front."""
+    names = [n for n in cases[0] if n != "truth"] if cases else []
+    fronts = [n for n in names if "front" in cases[0][n]]
+    lines = ["| truth (digit, fg, bg) | " + " | ".join(names + [f"{n}, front's most similar" for n in fronts]) + " |",
+             "| --- |" + " --- |" * (len(names) + len(fronts))]
+    for case in cases:
+        cells = [_cell(case[n]) for n in names] + [_cell(case[n]["front"], "most_similar") for n in fronts]
+        lines.append(f"| {tuple(case['truth'])} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(result: dict) -> str:
     """The report: settings, the CLIP's reading of each phrasing, the dialogue table, the caption table."""
     lines = ["# Conversation turns and fluent captions on the embedded mini set", "",
@@ -90,12 +112,7 @@ def markdown(result: dict) -> str:
               " (judge.parse_caption); fluency: the mini GPT-2's mean log-likelihood per token of the caption"
               " alone (higher is more fluent); similarity: the mini CLIP's cosine with the picture.", ""]
     lines += _table(result["caption_summary"], [(k, k) for k in ("digit", "fg", "bg", "all", "fluency", "similarity")])
-    lines += ["", "| truth (digit, fg, bg) | " + " | ".join(result["caption_summary"]) + " |",
-              "| --- |" + " --- |" * len(result["caption_summary"])]
-    for case in result["captions"]:
-        cells = [f"{case[n]['caption']} ({'✓' if case[n]['all'] else '✗'}, {case[n]['fluency']:.2f})"
-                 for n in result["caption_summary"]]
-        lines.append(f"| {tuple(case['truth'])} | " + " | ".join(cells) + " |")
+    lines += [""] + _caption_rows(result["captions"])
     return "\n".join(lines + [""] + result.get("findings", [])) + "\n"
 
 
@@ -124,11 +141,15 @@ def _dialogue_finding(summary: dict) -> list[str]:
 
 
 def _caption_finding(summary: dict) -> list[str]:
-    """Whether fluency rose and correctness held."""
+    """Whether fluency rose and correctness held (and how the front's most similar end fares)."""
     (plain, a), (fluent, b) = list(summary.items())[:2]
-    return [f"- {fluent} against {plain}: fluency {a['fluency']:.2f} → {b['fluency']:.2f} nats/token; captions"
-            f" right on all three {a['all']:.2f} → {b['all']:.2f} (digit {a['digit']:.2f} → {b['digit']:.2f},"
-            f" foreground {a['fg']:.2f} → {b['fg']:.2f}, background {a['bg']:.2f} → {b['bg']:.2f})."]
+    lines = [f"- {fluent} against {plain}: fluency {a['fluency']:.2f} → {b['fluency']:.2f} nats/token; captions"
+             f" right on all three {a['all']:.2f} → {b['all']:.2f} (digit {a['digit']:.2f} → {b['digit']:.2f},"
+             f" foreground {a['fg']:.2f} → {b['fg']:.2f}, background {a['bg']:.2f} → {b['bg']:.2f})."]
+    for name, row in list(summary.items())[2:]:
+        lines.append(f"- {name}: right on all three {row['all']:.2f}, fluency {row['fluency']:.2f},"
+                     f" similarity {row['similarity']:.3f}.")
+    return lines
 
 
 def findings(result: dict) -> list[str]:

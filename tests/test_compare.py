@@ -46,3 +46,7 @@ def test_prompts_are_held_out_and_readable():
     for caption in captions:
         truth = parse_caption(caption)
         assert (truth.digit, truth.fg, truth.bg) in data.heldout_combos()
+
+
+def test_more_prompts_keep_the_first_ones():
+    assert prompts(5)[:3] == prompts(3)

@@ -28,6 +28,7 @@ def test_the_measurement_writes_json_and_markdown(test_presets, tiny_root, monke
     assert len(saved["dialogue"]) == 1 and len(saved["captions"]) == 2 and saved["machine"]["date"]
     run = result["dialogue"][0]
     assert set(run["arms"]) == set(md.ARMS) and all(len(stages) == 2 for stages in run["arms"].values())
-    assert set(saved["caption_summary"]) == {"test_gpt2", "test_gpt2_fluent"}
+    assert list(saved["caption_summary"]) == ["test_gpt2", "test_gpt2_fluent",
+                                              "test_gpt2_fluent, front's most similar caption"]
     report = stem.with_suffix(".md").read_text()
     assert "## Text → image" in report and "## Image → text" in report and "torch" in report

@@ -71,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="evaluations per compared run (default: two fifths of the reference's)")
     p.add_argument("--methods", nargs="+", choices=[m.name for m in METHODS], help="default: all")
     p.add_argument("--weights", type=Path, help="weights root (default: weights/ or $GLASS_WEIGHTS)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    # One thread: on a shared 2-core machine torch's default two spun against other processes
+    # and ran the mini models ten times slower than one.
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 0: torch's default)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "search_quality")
     return p
 

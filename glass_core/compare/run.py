@@ -77,7 +77,7 @@ def prompts(n: int, seed: int = 0) -> list[str]:
 
     combos = sorted(data.heldout_combos())
     rng = np.random.default_rng(seed)
-    picks = [combos[i] for i in rng.choice(len(combos), n, replace=False)]
+    picks = [combos[i] for i in rng.permutation(len(combos))[:n]]  # more prompts keep the first ones
     return [data.caption(d, fg, bg, data.HELDOUT_TEMPLATES[0]) for d, fg, bg in picks]
 
 

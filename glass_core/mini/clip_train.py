@@ -105,7 +105,7 @@ def contrastive_loss(model: torch.nn.Module, images: torch.Tensor, tokens: torch
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
-def train_clip(steps: int = 700, batch: int = 256, lr: float = 2e-3, seed: int = data.SEED,
+def train_clip(steps: int = 1200, batch: int = 192, lr: float = 2e-3, seed: int = data.SEED,
                log: Callable[[str], None] = print) -> torch.nn.Module:
     """Train the mini CLIP from scratch, seeded; AdamW with warm-up and cosine decay."""
     from open_clip import get_tokenizer

@@ -109,31 +109,49 @@ def colour_tensor(names: list[str]) -> torch.Tensor:
     return torch.tensor([PALETTE[n] for n in names], dtype=torch.float32)
 
 
+def random_pose(n: int, gen: torch.Generator | None = None) -> torch.Tensor:
+    """(n, 5) poses [box side px, shift x px, shift y px, angle rad, aspect]: the data's jitter."""
+    u = torch.rand(n, 5, generator=gen) * 2 - 1
+    return pose_from_unit(u)
+
+
+def pose_from_unit(u: torch.Tensor) -> torch.Tensor:
+    """Map (n, 5) values in [-1, 1] onto the jitter ranges (differentiably, for the GAN)."""
+    scale = torch.tensor([4.0, 3.0, 3.0, math.radians(12), 0.12], device=u.device)
+    centre = torch.tensor([22.0, 0.0, 0.0, 0.0, 1.0], device=u.device)
+    return centre + scale * u
+
+
+def draw(glyphs: torch.Tensor, fg: torch.Tensor, bg: torch.Tensor, pose: torch.Tensor,
+         straight_through: bool = False) -> torch.Tensor:
+    """(N, 8, 8) glyphs, (N, 3) colours, (N, 5) poses -> (N, 3, 32, 32) pictures; differentiable.
+
+    `straight_through` lets gradients pass the contrast ramp's clamps as if they were not there
+    (the forward result is unchanged): a generator's glyph cells would otherwise stop learning
+    for good once they went past either end of the ramp.
+    """
+    n = glyphs.shape[0]
+    side, shift, angle, aspect = pose[:, 0], pose[:, 1:3], pose[:, 3], pose[:, 4]
+    # theta maps output to glyph coordinates: the inverse of "scale, rotate, then shift".
+    zoom = SIZE / side
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack([torch.stack([zoom * cos * aspect, zoom * sin * aspect], 1),
+                         torch.stack([-zoom * sin / aspect, zoom * cos / aspect], 1)], 1)
+    offset = -(theta @ (shift * (2.0 / SIZE))[:, :, None])
+    grid = F.affine_grid(torch.cat([theta, offset], 2), (n, 1, SIZE, SIZE), align_corners=False)
+    soft = F.grid_sample(glyphs[:, None].float(), grid, mode="bilinear", align_corners=False)
+    # Bilinear upsampling of 8×8 cells gives soft blobs; a contrast ramp turns them into strokes.
+    ramp = (soft - 0.2) * 2.5
+    alpha = ramp + (ramp.clamp(0, 1) - ramp).detach() if straight_through else ramp.clamp(0, 1)
+    return alpha * fg[:, :, None, None] + (1 - alpha) * bg[:, :, None, None]
+
+
 def render(glyphs: torch.Tensor, fg: torch.Tensor, bg: torch.Tensor,
            gen: torch.Generator | None = None, jitter: bool = True) -> torch.Tensor:
     """(N, 8, 8) glyphs in [0, 1] and (N, 3) colours -> (N, 3, 32, 32) pictures in [0, 1]."""
     n = glyphs.shape[0]
-    if jitter:
-        side = 18.0 + 8.0 * torch.rand(n, generator=gen)  # digit box side in pixels
-        shift = (torch.rand(n, 2, generator=gen) * 2 - 1) * 3.0  # pixels
-        angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(12)
-        aspect = 1.0 + (torch.rand(n, generator=gen) * 2 - 1) * 0.12
-    else:
-        side, shift = torch.full((n,), 22.0), torch.zeros(n, 2)
-        angle, aspect = torch.zeros(n), torch.ones(n)
-    # theta maps output to glyph coordinates: the inverse of "scale, rotate, then shift".
-    zoom = SIZE / side
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    theta = torch.zeros(n, 2, 3)
-    theta[:, 0, 0], theta[:, 0, 1] = zoom * cos * aspect, zoom * sin * aspect
-    theta[:, 1, 0], theta[:, 1, 1] = -zoom * sin / aspect, zoom * cos / aspect
-    offset = shift * (2.0 / SIZE)
-    theta[:, :, 2] = -(theta[:, :, :2] @ offset[:, :, None]).squeeze(2)
-    grid = F.affine_grid(theta, (n, 1, SIZE, SIZE), align_corners=False)
-    soft = F.grid_sample(glyphs[:, None].float(), grid, mode="bilinear", align_corners=False)
-    # Bilinear upsampling of 8×8 cells gives soft blobs; a contrast ramp turns them into strokes.
-    alpha = ((soft - 0.2) * 2.5).clamp(0, 1)
-    return alpha * fg[:, :, None, None] + (1 - alpha) * bg[:, :, None, None]
+    pose = random_pose(n, gen) if jitter else pose_from_unit(torch.zeros(n, 5))
+    return draw(glyphs, fg, bg, pose)
 
 
 def render_combos(combos: list[tuple[int, str, str]], rng: np.random.Generator, split: str = "train",

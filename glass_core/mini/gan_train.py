@@ -1,4 +1,5 @@
-"""Training the mini GAN: hinge loss, spectral-norm projection discriminator, EMA generator."""
+"""Training the mini GAN: hinge loss, spectral-norm projection discriminator with an auxiliary
+digit classifier (AC-GAN), EMA generator."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import torch.nn.functional as F
 
 from glass_core.generators.classes import bits_to_class_vector
 from glass_core.mini import data
-from glass_core.mini.gan_model import GanConfig, MiniDiscriminator, MiniGenerator
+from glass_core.mini.gan_model import GanConfig, MiniDiscriminator, MiniGenerator, colour_indices
 
 ONE_HOT_SHARE, MIXED_SHARE = 0.8, 0.1  # the rest of the fakes get the zero class vector
-LR_G, LR_D = 5e-4, 2e-4
-NOISE = 0.1  # std of the instance noise added to everything the discriminator sees in training
+LR_G, LR_D = 1e-3, 1e-3
+BETAS = (0.5, 0.999)
+AC_WEIGHT = 1.0  # weight of the auxiliary digit-classification loss (AC-GAN, Odena 2017)
 
 
 def truncated_normal(n: int, dim: int, gen: torch.Generator) -> torch.Tensor:
@@ -39,32 +41,42 @@ def fake_class_vectors(n: int, rng: np.random.Generator) -> torch.Tensor:
     return torch.from_numpy(bits_to_class_vector(bits))
 
 
-def real_batch(n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Training pictures with their one-hot digit (a tenth with none, as for the fakes)."""
+def _one_hot_colours(names: list[str]) -> torch.Tensor:
+    return F.one_hot(torch.tensor([data.COLOURS.index(c) for c in names]), len(data.COLOURS)).float()
+
+
+def real_batch(n: int, rng: np.random.Generator) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """Training pictures with labels (one-hot digit, a tenth with none, and colours), and digits."""
     batch = data.sample_pictures(n, rng, "train")
-    cls = F.one_hot(torch.tensor(batch["digit"]), 10).float()
+    digits = torch.tensor(batch["digit"])
+    cls = F.one_hot(digits, 10).float()
     cls[torch.from_numpy(rng.random(n) < 1 - ONE_HOT_SHARE - MIXED_SHARE)] = 0
-    return batch["images"], cls
-
-
-def _noisy(images: torch.Tensor) -> torch.Tensor:
-    """Instance noise: flat real colours would otherwise let D win on tiny exact-value gaps."""
-    return images + NOISE * torch.randn_like(images)
-
-
-def _d_loss(disc, real: tuple, fake: tuple) -> torch.Tensor:
-    """Hinge loss on both the plain and the label-aware logits."""
-    r_plain, r_cond = disc(_noisy(real[0]), *real[1:])
-    f_plain, f_cond = disc(_noisy(fake[0]), *fake[1:])
-    return sum(F.relu(1 - r).mean() + F.relu(1 + f).mean()
-               for r, f in ((r_plain, f_plain), (r_cond, f_cond)))
+    return (batch["images"], cls, _one_hot_colours(batch["fg"]), _one_hot_colours(batch["bg"])), digits
 
 
 def _fake(gen_net, n: int, rng: np.random.Generator, tgen: torch.Generator, cfg: GanConfig) -> tuple:
-    """Generated pictures with the class vectors they were asked for."""
+    """Generated pictures with the labels they were asked for."""
     z = truncated_normal(n, cfg.n_real, tgen)
     cls = fake_class_vectors(n, rng)
-    return gen_net(z, cls), cls
+    fg, bg = (F.one_hot(i, cfg.n_colours).float() for i in colour_indices(z))
+    return gen_net(z, cls), cls, fg, bg
+
+
+def _d_loss(disc, real: tuple, digits: torch.Tensor, fake: tuple) -> torch.Tensor:
+    """Hinge loss on the plain and label-aware logits, plus the digit classifier on real pictures."""
+    r_plain, r_cond, r_digit = disc(*real)
+    f_plain, f_cond, _ = disc(*fake)
+    hinge = sum(F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in ((r_plain, f_plain), (r_cond, f_cond)))
+    return hinge + F.cross_entropy(r_digit, digits)
+
+
+def _g_loss(disc, fake: tuple) -> torch.Tensor:
+    """Fool both heads, and be read as the class asked for (soft targets for mixed classes)."""
+    plain, cond, digit = disc(*fake)
+    cls = fake[1]
+    asked = cls.sum(1) > 0  # a zero class vector asks for no class in particular
+    aux = -(cls[asked] * F.log_softmax(digit[asked], dim=1)).sum(1).mean()
+    return -(plain.mean() + cond.mean()) + AC_WEIGHT * aux
 
 
 @torch.no_grad()
@@ -82,17 +94,16 @@ def train_gan(steps: int = 1500, batch: int = 64, seed: int = data.SEED, cfg: Ga
     rng, tgen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     gen_net, disc = MiniGenerator(cfg), MiniDiscriminator(cfg)
     ema = copy.deepcopy(gen_net).requires_grad_(False)
-    opt_g = torch.optim.Adam(gen_net.parameters(), lr=LR_G, betas=(0.0, 0.9))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=LR_D, betas=(0.0, 0.9))
+    opt_g = torch.optim.Adam(gen_net.parameters(), lr=LR_G, betas=BETAS)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=LR_D, betas=BETAS)
     start = time.time()
     for step in range(steps):
         fake = _fake(gen_net, batch, rng, tgen, cfg)
-        d_loss = _d_loss(disc, real_batch(batch, rng), (fake[0].detach(), *fake[1:]))
+        d_loss = _d_loss(disc, *real_batch(batch, rng), (fake[0].detach(), *fake[1:]))
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        plain, cond = disc(_noisy(fake[0]), *fake[1:])  # the same fakes: one generator pass a step
-        g_loss = -(plain.mean() + cond.mean())
+        g_loss = _g_loss(disc, fake)  # the same fakes: one generator pass a step
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()

@@ -122,7 +122,8 @@ def training_batch(n: int, rng: np.random.Generator, tokenizer, meanings: tuple)
         seq = ctx + prefix + tail
         ids[row, :len(seq)] = torch.tensor(seq)
         labels[row, len(ctx) + len(prefix):len(seq)] = torch.tensor(tail)
-    return ids, labels
+    used = int((labels != -100).nonzero()[:, 1].max()) + 1  # no compute on all-padding columns
+    return ids[:, :used], labels[:, :used]
 
 
 def build_model(vocab: int, eos: int):
@@ -134,7 +135,7 @@ def build_model(vocab: int, eos: int):
     return GPT2LMHeadModel(cfg)
 
 
-def train_gpt2(folder: Path, steps: int = 600, batch: int = 96, lr: float = 2e-3,
+def train_gpt2(folder: Path, steps: int = 800, batch: int = 64, lr: float = 2e-3,
                seed: int = data.SEED, log: Callable[[str], None] = print):
     """Tokenizer and model from scratch, seeded; both saved to `folder` with save_pretrained."""
     torch.manual_seed(seed)
