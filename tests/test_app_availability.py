@@ -61,7 +61,7 @@ def test_dropdown_labels_say_the_status(test_presets, tiny_root, monkeypatch):
 def test_tabs_open_on_the_mini_set_when_paper_weights_are_absent(tmp_path, monkeypatch):
     monkeypatch.setenv("GLASS_WEIGHTS", str(tmp_path))
     start = choices.opening("text2image")
-    assert start.name == "mini_gan" and "embedded mini set" in start.note
+    assert start.name == "mini_gan_d" and "embedded mini set" in start.note
     assert choices.opening("image2text").name == "mini_gpt2"
 
 

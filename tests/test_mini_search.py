@@ -57,7 +57,7 @@ def test_a_search_starts_worse_than_it_ends(judge):
 
 def test_default_presets_are_the_mini_set_and_run_offline(tmp_path, judge):
     """The README's first command on a fresh clone: no weights flag, no network."""
-    assert DEFAULT_PRESET == {"text2image": "mini_gan", "image2text": "mini_gpt2"}
+    assert DEFAULT_PRESET == {"text2image": "mini_gan_d", "image2text": "mini_gpt2"}
     out = tmp_path / "runs"
     cmd = [sys.executable, "-m", "glass_core", "text2image", "a green four on a black background",
                "--out", str(out)]
@@ -67,7 +67,7 @@ def test_default_presets_are_the_mini_set_and_run_offline(tmp_path, judge):
     assert done.returncode == 0, done.stderr[-2000:]
     (folder,) = list(out.iterdir())
     card = json.loads((folder / "run.json").read_text())
-    assert card["preset"]["name"] == "mini_gan"
+    assert card["preset"]["name"] == "mini_gan_d"
     verdict = judge.judge_image(Image.open(folder / "result.png"))
     assert (verdict.digit, verdict.fg, verdict.bg) == (4, "green", "black")
 
