@@ -7,8 +7,11 @@ A caption plus question/answer turns become weighted prompts for one CLIP target
 - "yes" to "is there a dog?" adds the question's subject ("a dog") with a positive weight;
 - "no" adds it with a *negative* weight: CLIP reads "no dog" as being about dogs, so the denied
   thing is pushed away instead of being named in a positive prompt;
-- any other answer ("red" to "what colour is the car?") adds "question answer" with a positive
-  weight, which CLIP reads as the question's subject with that property.
+- a short answer to "what colour is the car?" or "and the roof?" adds "a red car" / "a red
+  roof": the subject with the property named. CLIP reads that far better than the raw
+  "what colour is the car red" (0.78 against 0.38 zero-shot colour accuracy for the digit's
+  colour on the mini set, benchmarks/dialogue_and_fluency.md);
+- any other answer adds "question answer" with a positive weight.
 """
 
 from __future__ import annotations
@@ -43,6 +46,21 @@ def subject(question: str) -> str:
     return _AUX.sub("", _clean(question)).strip() or _clean(question)
 
 
+# "what colour is the car?", "and the roof?": questions whose short answer describes a subject.
+_ATTRIBUTE = re.compile(r"^(?:and\s+)?(?:what\s+colou?rs?\s+(?:is|are)\s+|what\s+about\s+)?"
+                        r"(?:the\s+|a\s+|an\s+)?(?P<noun>[a-z][a-z ]*)$", re.I)
+
+
+def _described(question: str, answer: str) -> str | None:
+    """"a red car" for ("what colour is the car?", "red"); None when the question is not of that kind."""
+    q = _clean(question)
+    match = _ATTRIBUTE.match(q)
+    asks_attribute = q.lower().startswith(("what colo", "and ", "what about"))
+    if match and asks_attribute and len(answer.split()) <= 3:
+        return f"a {answer} {match['noun']}"
+    return None
+
+
 def turn_prompt(turn: Turn, weight: float) -> WeightedPrompt:
     """The weighted prompt one turn contributes."""
     answer = _clean(turn.answer).lower()
@@ -52,7 +70,7 @@ def turn_prompt(turn: Turn, weight: float) -> WeightedPrompt:
         if not _clean(turn.question):
             raise BadInputError("A yes/no answer needs the question it answers.")
         return WeightedPrompt(subject(turn.question), weight if answer in YES else -weight)
-    text = f"{_clean(turn.question)} {_clean(turn.answer)}".strip()
+    text = _described(turn.question, _clean(turn.answer)) or f"{_clean(turn.question)} {_clean(turn.answer)}".strip()
     return WeightedPrompt(text, weight)
 
 

@@ -6,7 +6,7 @@
 that name the colours ("what colour is the digit?" "red", "and the background?" "blue") continue
 from its population. The independent judge (glass_core.mini.judge, which shares nothing with the
 mini CLIP) reads the colours of the best picture after each turn, against a baseline that keeps
-searching the colourless caption as long, and against a proposed phrasing of the same turns.
+searching the colourless caption as long, and against the raw 'question answer' phrasing of the same turns.
 (b) image → text: mini_gpt2 against mini_gpt2_fluent on held-out pictures: do the captions stay
 right (judge.parse_caption against the picture's truth) while their fluency rises?
 """
@@ -14,7 +14,6 @@ right (judge.parse_caption against the picture's truth) while their fluency rise
 from __future__ import annotations
 
 import argparse
-import re
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -27,12 +26,12 @@ from glass_core.generators.base import to_pil
 from glass_core.mini import data
 from glass_core.mini.judge import Judge, Verdict, parse_caption
 from glass_core.pipeline import Pipeline
+from glass_core.presets import DEFAULT_PRESET
 from glass_core.prompts import WeightedPrompt
 from glass_core.search import GenerationRecord
 
 CASES = [(7, "red", "blue"), (3, "yellow", "black"), (4, "white", "magenta"), (2, "green", "black")]
 OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "dialogue_and_fluency"
-_LEAD = re.compile(r"^(and\s+)?(what\s+(about|colou?r\s+(is|are)))?\s*((the|a|an)\s+)?", re.I)
 
 
 def colourless(digit: int, k: int) -> str:
@@ -45,19 +44,18 @@ def colour_turns(fg: str, bg: str) -> list[Turn]:
     return [Turn("what colour is the digit?", fg), Turn("and the background?", bg)]
 
 
-def proposed_prompt(turn: Turn, weight: float) -> WeightedPrompt:
-    """The phrasing this report proposes for open answers: 'a red digit', not 'what colour is the digit red'."""
+def raw_prompt(turn: Turn, weight: float) -> WeightedPrompt:
+    """The first phrasing of open answers, "question answer" ('what colour is the digit red'), for comparison."""
     answer = " ".join(turn.answer.strip().strip("?.!").split())
     if answer.lower() in YES | NO:
-        return turn_prompt(turn, weight)  # yes/no answers: unchanged
-    noun = _LEAD.sub("", turn.question.strip().strip("?.! ")).strip()
-    return WeightedPrompt(f"a {answer} {noun}", weight)
+        return turn_prompt(turn, weight)  # yes/no answers: as conversation.py
+    return WeightedPrompt(f"{turn.question.strip().strip('?.! ')} {answer}", weight)
 
 
 ARMS: dict[str, Callable[[str, list[Turn]], list[WeightedPrompt]]] = {
     "turns, conversation.py phrasing": lambda caption, turns: dialogue_prompts(caption, turns),
-    "turns, proposed phrasing": lambda caption, turns: [WeightedPrompt(caption),
-                                                        *(proposed_prompt(t, 0.5) for t in turns)],
+    "turns, raw 'question answer' phrasing": lambda caption, turns: [WeightedPrompt(caption),
+                                                                     *(raw_prompt(t, 0.5) for t in turns)],
     "baseline: colourless caption": lambda caption, turns: [WeightedPrompt(caption)],
 }
 
@@ -107,9 +105,9 @@ def dialogue_case(pipe: Pipeline, judge: Judge, case: tuple, k: int, seed: int, 
 def phrasing_diagnostic(pipe: Pipeline, n: int = 200) -> dict[str, dict[str, float]]:
     """Does the CLIP read a colour from each phrasing? Zero-shot colour accuracy on held-out pictures."""
     pics = data.sample_pictures(n, np.random.default_rng(0), split="test")
-    phrasings = {"conversation.py: 'what colour is the digit red' / 'and the background blue'":
+    phrasings = {"raw 'question answer': 'what colour is the digit red' / 'and the background blue'":
                  ("what colour is the digit {c}", "and the background {c}"),
-                 "proposed: 'a red digit' / 'a blue background'": ("a {c} digit", "a {c} background"),
+                 "conversation.py: 'a red digit' / 'a blue background'": ("a {c} digit", "a {c} background"),
                  "statement: 'the digit is red' / 'the background is blue'":
                  ("the digit is {c}", "the background is {c}"),
                  "template fragment: 'a red digit' / 'on a blue background'": ("a {c} digit", "on a {c} background"),
@@ -185,7 +183,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Presets, sizes and where to write."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--t2i", default="mini_gan")
+    p.add_argument("--t2i", default=DEFAULT_PRESET["text2image"])
     p.add_argument("--i2t", default="mini_gpt2")
     p.add_argument("--i2t-fluent", default="mini_gpt2_fluent")
     p.add_argument("--generations", type=int, default=30, help="per search stage (the mini presets' default)")

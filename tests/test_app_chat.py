@@ -46,11 +46,11 @@ def test_a_turn_changes_the_target_and_continues_from_the_population(app_presets
     before = search(app_presets, control)[-1][STATE].card.last.population
     updates = turn(app_presets, conv, control, "what colour is the digit?", "red")
     target, initial = spy.calls[-1]
-    assert target == [WeightedPrompt(CAPTION, 1.0), WeightedPrompt("what colour is the digit red", 0.5)]
+    assert target == [WeightedPrompt(CAPTION, 1.0), WeightedPrompt("a red digit", 0.5)]
     assert np.array_equal(initial, before)
     card = updates[-1][STATE].card.target
     assert card["turns"] == [{"question": "what colour is the digit?", "answer": "red"}]
-    assert card["prompts"][1] == {"text": "what colour is the digit red", "weight": 0.5}
+    assert card["prompts"][1] == {"text": "a red digit", "weight": 0.5}
     assert [label for _, label in updates[-1][STRIP]] == [f"caption: {CAPTION}", "what colour is the digit? red"]
     assert len(updates[-1][FILES]) == 2 and "Continuing from the population of generation 2" in str(updates[0][CHAT])
 

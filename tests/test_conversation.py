@@ -13,7 +13,9 @@ from glass_core.prompts import WeightedPrompt
 def test_yes_no_and_open_answers():
     assert turn_prompt(Turn("Is there a dog?", "yes"), 0.5) == WeightedPrompt("a dog", 0.5)
     assert turn_prompt(Turn("are there people in it?", "No."), 0.5) == WeightedPrompt("people in it", -0.5)
-    assert turn_prompt(Turn("what colour is the car?", "red"), 0.5) == WeightedPrompt("what colour is the car red", 0.5)
+    assert turn_prompt(Turn("what colour is the car?", "red"), 0.5) == WeightedPrompt("a red car", 0.5)
+    assert turn_prompt(Turn("and the background?", "dark blue"), 0.5) == WeightedPrompt("a dark blue background", 0.5)
+    assert turn_prompt(Turn("what is he holding?", "a cup"), 1.0) == WeightedPrompt("what is he holding a cup", 1.0)
     assert subject("Does it have a tower?") == "a tower"
 
 

@@ -10,10 +10,9 @@ from glass_core.presets import PRESETS
 from glass_core.prompts import WeightedPrompt
 
 
-def test_proposed_phrasing_names_the_attribute_and_leaves_yes_no_alone():
-    assert md.proposed_prompt(Turn("what colour is the digit?", "red"), 0.5) == WeightedPrompt("a red digit", 0.5)
-    assert md.proposed_prompt(Turn("and the background?", "Blue."), 0.5) == WeightedPrompt("a Blue background", 0.5)
-    assert md.proposed_prompt(Turn("is there a cat?", "no"), 0.5) == WeightedPrompt("a cat", -0.5)
+def test_raw_phrasing_joins_question_and_answer_and_leaves_yes_no_alone():
+    assert md.raw_prompt(Turn("what colour is the digit?", "red"), 0.5) == WeightedPrompt("what colour is the digit red", 0.5)
+    assert md.raw_prompt(Turn("is there a cat?", "no"), 0.5) == WeightedPrompt("a cat", -0.5)
 
 
 def test_the_measurement_writes_json_and_markdown(test_presets, tiny_root, monkeypatch, tmp_path):

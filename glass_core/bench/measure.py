@@ -26,21 +26,25 @@ class Mode:
     whole_population: bool  # one batch per generation, instead of the paper's minibatches
     kv_cache: bool  # GPT-2 only
     small_scoring: bool  # StyleGAN2 only: score 256x256 images
+    channels_last: bool  # BigGAN only: convolutions on channels-last tensors
 
 
-BASELINE = Mode("paper", "fp32", whole_population=False, kv_cache=False, small_scoring=False)
+BASELINE = Mode("paper", "fp32", whole_population=False, kv_cache=False, small_scoring=False,
+                channels_last=False)
 
 
 def glass_mode(device: torch.device, small_scoring: bool = False) -> Mode:
     """glass's own default settings on this device (StyleGAN2's 256 px scoring is opt-in)."""
     name = "glass-256px" if small_scoring else "glass"
-    return Mode(name, "bf16" if device.type == "cuda" else "fp32", True, True, small_scoring)
+    return Mode(name, "bf16" if device.type == "cuda" else "fp32", True, True, small_scoring, channels_last=True)
 
 
 def configure(generator: Generator, preset: Preset, mode: Mode) -> Preset:
     """Set the mode's switches on the generator and return the preset to run."""
     if hasattr(generator, "kv_cache"):
         generator.kv_cache = mode.kv_cache
+    if hasattr(generator, "channels_last"):
+        generator.channels_last = mode.channels_last
     if hasattr(generator, "score_resolution"):
         generator.score_resolution = 256 if mode.small_scoring else None
     batch = preset.pop_size if mode.whole_population else preset.batch_size

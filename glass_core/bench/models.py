@@ -46,7 +46,36 @@ def _biggan(preset: Preset, device: torch.device) -> Generator:
     size = int(preset.generator_args["model"].rsplit("-", 1)[1])
     torch.manual_seed(0)
     cfg = BigGANConfig(output_dim=size, layers=biggan_layers(size), attention_layer_position=8)
-    return BigGANGenerator(BigGAN(cfg), device)
+    model = BigGAN(cfg)
+    calibrate_batch_norms(model)
+    return BigGANGenerator(model, device)
+
+
+@torch.no_grad()
+def calibrate_batch_norms(model: torch.nn.Module, n: int = 4) -> None:
+    """Give a random BigGAN's fixed batch-norm statistics the values its activations really have.
+
+    BigGAN normalises with stored statistics; left at mean 0 and variance 1 in a random network,
+    activations grow block by block until they overflow to NaN. One pass with each layer's
+    statistics set from its own input, in order, keeps every layer at unit scale, as trained
+    weights do, so the timed arithmetic is on ordinary numbers.
+    """
+    from pytorch_pretrained_biggan.model import BigGANBatchNorm
+
+    def measure(norm: torch.nn.Module, args: tuple) -> None:
+        x = args[0]
+        norm.running_means.copy_(x.mean(dim=(0, 2, 3)).expand_as(norm.running_means))
+        norm.running_vars.copy_(x.var(dim=(0, 2, 3)).expand_as(norm.running_vars))
+
+    hooks = [m.register_forward_pre_hook(measure) for m in model.modules() if isinstance(m, BigGANBatchNorm)]
+    z = torch.randn(n, model.config.z_dim).clamp(-2, 2)
+    classes = torch.zeros(n, model.config.num_classes)
+    classes[:, 0] = 1
+    try:
+        model.eval()(z, classes, 1.0)
+    finally:
+        for hook in hooks:
+            hook.remove()
 
 
 def _gpt2(preset: Preset, device: torch.device) -> Generator:
