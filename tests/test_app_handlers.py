@@ -98,9 +98,13 @@ def test_too_many_generations_are_capped_and_the_search_closes(app_presets, monk
     assert spy.all_closed()
 
 
-def test_discriminator_on_a_generator_without_one_falls_back(app_presets):
+def test_discriminator_on_a_generator_without_one_falls_back(app_presets, monkeypatch):
+    # The same generator under a name no two-objective preset uses: it offers no second objective.
+    base = PRESETS[app_presets["text2image"]]
+    monkeypatch.setitem(FACTORIES, "plain_copy", FACTORIES[base.generator])
+    monkeypatch.setitem(PRESETS, "plain", base.replace(name="plain", generator="plain_copy", use_discriminator=False))
     with pytest.warns(UserWarning, match="no second objective"):
-        updates = t2i(app_presets, use_d=True, generations=1)
+        updates = t2i(app_presets, use_d=True, generations=1, preset="plain")
     assert updates[-1][T2I_STATE].card.preset.use_discriminator is False
 
 
