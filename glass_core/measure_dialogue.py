@@ -149,7 +149,7 @@ def caption_case(pipes: dict[str, Pipeline], fluency: Any, picture: Any, truth: 
         rec = last(pipe.search(picture, generations=gens, seed=seed))
         out[name] = {"caption": rec.output, **_caption_verdict(rec.output, truth),
                      "fluency": float(fluency.discriminate([rec.output])[0]), "similarity": rec.similarity}
-        if rec.front:  # the shown caption is the front's compromise; its most similar end is kept too
+        if rec.front:  # the shown caption follows the preset's show_within; the most similar end is kept too
             top = max(rec.front, key=lambda p: p.similarity)
             text = pipe.show(top.genome)[0]
             out[name]["front"] = {"size": len(rec.front), "most_similar": text, "similarity": top.similarity,

@@ -145,6 +145,15 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
             torch.cuda.empty_cache()
 
 
+def shown_member(F: np.ndarray, within: float | None) -> int:
+    """Which front member to show: the compromise, or the most realistic near the top similarity."""
+    if within is None:
+        return compromise(F)
+    sims = -F[:, 0]
+    near = np.flatnonzero(sims >= sims.max() - within * (sims.max() - sims.min()))
+    return int(near[np.argmin(F[near, 1])])
+
+
 def _record(algorithm, evaluate: Evaluator, generator: Generator, gen: int, preset: Preset,
             shown: tuple[bytes, Image.Image | str] | None, notes: tuple[str, ...]):
     """Summarise the surviving population; re-render the shown individual only if it changed."""
@@ -154,7 +163,7 @@ def _record(algorithm, evaluate: Evaluator, generator: Generator, gen: int, pres
     front = None
     if preset.use_discriminator:
         on_front = np.flatnonzero(algorithm.pop.get("rank") == 0)
-        pick = on_front[compromise(F[on_front])]
+        pick = on_front[shown_member(F[on_front], preset.show_within)]
         front = [FrontPoint(float(sims[i]), float(realisms[i]), X[i].copy()) for i in on_front]
     else:
         pick = int(np.argmax(sims))

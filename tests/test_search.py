@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from glass_core.pipeline import Pipeline
-from glass_core.search import FrontPoint, compromise
+from glass_core.search import FrontPoint, compromise, shown_member
 
 CAPTION = "a red dog in the woods"
 
@@ -103,3 +103,22 @@ def test_compromise_picks_the_balanced_point():
 def test_discriminator_preset_refuses_generator_without_one(biggan):
     with pytest.raises(ValueError, match="discriminator"):
         next(biggan.search(CAPTION, use_discriminator=True))
+
+
+def test_show_within_picks_the_most_realistic_member_near_the_top_similarity():
+    # (-similarity, 1 - realism): similarities 0.95, 0.94, 0.70, 0.50 along the front.
+    F = np.array([[-0.95, 0.9], [-0.94, 0.6], [-0.70, 0.2], [-0.50, 0.0]])
+    assert shown_member(F, None) == compromise(F) == 2
+    assert shown_member(F, 0.05) == 1  # 0.94 is within 5 % of the 0.45 range; 0.70 is not
+    assert shown_member(F, 0.0) == 0
+    assert shown_member(F, 1.0) == 3
+
+
+def test_fluent_presets_show_a_caption_near_the_most_similar():
+    from glass_core.errors import BadInputError
+    from glass_core.presets import PRESETS
+
+    assert PRESETS["GPT2_fluent"].show_within == PRESETS["mini_gpt2_fluent"].show_within == 0.05
+    assert PRESETS["StyleGAN2_ffhq_d"].show_within is None and PRESETS["mini_gan_d"].show_within is None
+    with pytest.raises(BadInputError, match="show_within"):
+        PRESETS["GPT2_fluent"].replace(show_within=1.5)
