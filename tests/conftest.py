@@ -135,6 +135,19 @@ def test_presets(monkeypatch, tiny_root):
     return TEST_PRESETS
 
 
+@pytest.fixture
+def biggan(test_presets, tiny_root):
+    """A pipeline over the tiny BigGAN and CLIP."""
+    from glass_core.pipeline import Pipeline
+
+    return Pipeline.from_preset("test_biggan", weights_root=tiny_root)
+
+
+def trace(records) -> list[float]:
+    """Best similarity per generation of a search."""
+    return [r.best_similarity for r in records]
+
+
 def random_image(seed: int = 0, size: int = 48):
     """A reproducible noise picture."""
     from PIL import Image

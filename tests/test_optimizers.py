@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import random_image
+from conftest import random_image, trace
 
 from glass_core.errors import BadInputError
 from glass_core.gradient import GradientSettings, Refiner
@@ -15,15 +15,6 @@ from glass_core.presets import get_preset
 from glass_core.search import Evaluator
 
 CAPTION = "a red dog in the woods"
-
-
-@pytest.fixture
-def biggan(test_presets, tiny_root) -> Pipeline:
-    return Pipeline.from_preset("test_biggan", weights_root=tiny_root)
-
-
-def trace(records) -> list[float]:
-    return [r.best_similarity for r in records]
 
 
 @pytest.mark.parametrize("optimizer", ["ga", "random", "cmaes", "hybrid"])

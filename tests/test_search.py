@@ -6,19 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import trace
 from glass_core.pipeline import Pipeline
 from glass_core.search import FrontPoint, compromise, shown_member
 
 CAPTION = "a red dog in the woods"
-
-
-@pytest.fixture
-def biggan(test_presets, tiny_root) -> Pipeline:
-    return Pipeline.from_preset("test_biggan", weights_root=tiny_root)
-
-
-def trace(records) -> list[float]:
-    return [r.best_similarity for r in records]
 
 
 def test_search_improves_similarity(biggan):

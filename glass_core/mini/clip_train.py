@@ -8,7 +8,6 @@ Saved in open_clip's local-dir layout (open_clip_config.json + open_clip_model.s
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Callable
@@ -18,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from glass_core.mini import data
+from glass_core.mini.optim import adamw_warmup_cosine
 
 MODEL_CFG = {
     "embed_dim": 128,
@@ -114,10 +114,7 @@ def train_clip(steps: int = 1200, batch: int = 192, lr: float = 2e-3, seed: int 
     rng = np.random.default_rng(seed)
     tokenizer = get_tokenizer("RN50")  # SimpleTokenizer, context 77: what local-dir gives back
     model = build_model().train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05, betas=(0.9, 0.98))
-    warmup = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    opt, sched = adamw_warmup_cosine(model.parameters(), lr, 0.05, steps)
     start = time.time()
     for step in range(steps):
         images, tokens = training_batch(batch, rng, tokenizer)

@@ -13,7 +13,6 @@ planted in order. No sequence whose caption is a held-out combination is ever tr
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Callable
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 from glass_core.mini import data
+from glass_core.mini.optim import adamw_warmup_cosine
 
 N_CONTEXT, PREFIX, EOS = 20, "the picture of", "<|endoftext|>"
 OUTPUT_TEMPLATES = {False: data.TRAIN_TEMPLATES[0], True: data.TRAIN_TEMPLATES[1]}  # by numeral
@@ -143,10 +143,7 @@ def train_gpt2(folder: Path, steps: int = 800, batch: int = 64, lr: float = 2e-3
     tokenizer = build_tokenizer(folder)
     meanings = token_meanings(tokenizer)
     model = build_model(len(tokenizer), tokenizer.eos_token_id).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
-    warmup = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    opt, sched = adamw_warmup_cosine(model.parameters(), lr, 0.01, steps)
     start = time.time()
     for step in range(steps):
         ids, labels = training_batch(batch, rng, tokenizer, meanings)
