@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--no-discriminator", action="store_true", help="single-objective GA even if D exists")
         p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, …")
+        p.add_argument("--compile", action="store_true",
+                       help="torch.compile the networks: minutes first, then faster generations")
         p.add_argument("--weights", type=Path, help="weights folder (default: the repository's weights/)")
         p.add_argument("--out", type=Path, default=Path("runs"), help="folder for the result and its run card")
     return parser
@@ -40,6 +42,8 @@ def _overrides(args: argparse.Namespace) -> dict:
         out["pop_size"] = args.pop_size
     if args.no_discriminator:
         out["use_discriminator"] = False
+    if args.compile:
+        out["compile"] = True
     return out
 
 

@@ -35,6 +35,13 @@ def _shared(key: tuple, make) -> Any:
         return _CACHE[key]
 
 
+def _compiling(component: Any, on: bool) -> Any:
+    """Switch a component's compiled forward on, where it has one."""
+    if on and hasattr(component, "compile"):
+        component.compile = True
+    return component
+
+
 class Pipeline:
     """Generator + CLIP scorer for one preset; `search` streams one record per generation."""
 
@@ -49,9 +56,11 @@ class Pipeline:
         device = torch.device(device)
         root = Path(weights_root) if weights_root is not None else default_weights_root()
         args = json.dumps(preset.generator_args, sort_keys=True)
-        gen = _shared(("gen", preset.generator, args, str(device), str(root)),
-                      lambda: load_generator(preset.generator, device, root, **preset.generator_args))
-        clip = _shared(("clip", preset.clip, str(device), str(root)), lambda: load_clip(preset.clip, device, root))
+        gen = _shared(("gen", preset.generator, args, str(device), str(root), preset.compile),
+                      lambda: _compiling(load_generator(preset.generator, device, root, **preset.generator_args),
+                                         preset.compile))
+        clip = _shared(("clip", preset.clip, str(device), str(root), preset.compile),
+                       lambda: _compiling(load_clip(preset.clip, device, root), preset.compile))
         return cls(preset, gen, clip)
 
     def encode_target(self, target: Target) -> tuple[torch.Tensor, tuple[str, ...]]:
@@ -82,6 +91,9 @@ class Pipeline:
         `initial` (genomes, e.g. an earlier record's population) continues a search instead of
         starting from random samples.
         """
+        if overrides.get("compile", self.preset.compile) != self.preset.compile:
+            raise BadInputError("compile is chosen when the pipeline is built:"
+                                " Pipeline.from_preset(preset.replace(compile=True))")
         preset = self.preset.replace(**overrides) if overrides else self.preset
         embedding, notes = self.encode_target(target)  # once per search, not per generation
         return run_search(self.generator, self.scorer, embedding, preset, notes, initial)

@@ -40,6 +40,10 @@ class Preset:
     generations: int = 500
     batch_size: int = 32  # how many genomes go through the generator at once
     precision: Precision = "fp32"  # bf16/fp16: autocast for generator, discriminator and CLIP
+    # torch.compile the generator (where it supports it) and CLIP's image tower: the first
+    # generation compiles for minutes, later ones run faster (benchmarks/bench-cpu.md). Chosen
+    # when a Pipeline is built, since compiled networks are kept and shared.
+    compile: bool = False
     seed: int = 0
     operators: Operators = Operators()
     # Two objectives: None shows the front's compromise point; a share s shows the most realistic

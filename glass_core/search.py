@@ -48,6 +48,9 @@ class GenerationRecord:
     notes: tuple[str, ...] = ()
 
 
+CAPTION_CACHE_SIZE = 20_000  # embeddings kept per search: 40 MB at CLIP ViT-B/32's 512 floats
+
+
 class Evaluator:
     """Scores genomes: CLIP similarity to the target, and the discriminator when asked."""
 
@@ -60,6 +63,8 @@ class Evaluator:
         self.autocast = dict(device_type=scorer.device.type, dtype=dtype, enabled=dtype is not None)
         self.timings = {"generator": 0.0, "discriminator": 0.0, "clip": 0.0, "operators": 0.0}
         self.evaluations = 0
+        # Different genomes often give the same caption: CLIP embeds each caption once per search.
+        self._captions: dict[str, torch.Tensor] = {}
 
     @torch.inference_mode()
     def __call__(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -76,8 +81,7 @@ class Evaluator:
         t0 = time.perf_counter()
         out = self.generator.generate(batch)
         t1 = time.perf_counter()
-        image = self.generator.modality == "image"
-        emb = self.scorer.encode_images(out) if image else self.scorer.encode_texts(out)
+        emb = self.scorer.encode_images(out) if self.generator.modality == "image" else self._embed_captions(out)
         with torch.autocast(self.autocast["device_type"], enabled=False):  # the cosine in float32
             sim = emb.float() @ self.target
         # A broken output (NaN) must lose, not poison the sorting.
@@ -88,6 +92,18 @@ class Evaluator:
         self.timings["generator"] += t1 - t0
         self.timings["clip"] += t2 - t1
         self.timings["discriminator"] += time.perf_counter() - t2
+
+
+    def _embed_captions(self, captions: list[str]) -> torch.Tensor:
+        """CLIP embeddings of captions (N, D), computing only those not seen before in this search."""
+        if not self.scorer.fast_text:
+            return self.scorer.encode_texts(captions)
+        if len(self._captions) + len(captions) > CAPTION_CACHE_SIZE:
+            self._captions.clear()
+        new = [c for c in dict.fromkeys(captions) if c not in self._captions]
+        if new:
+            self._captions.update(zip(new, self.scorer.encode_texts(new)))
+        return torch.stack([self._captions[c] for c in captions])
 
 
 def objectives(sim: np.ndarray, realism: np.ndarray | None) -> np.ndarray:

@@ -60,3 +60,11 @@ def test_unreadable_image_is_one_clear_line(tmp_path, test_presets, tiny_root, c
     bad.write_text("this is not a picture")
     status = main(["image2text", str(bad), "--preset", "test_gpt2", "--weights", str(tiny_root)])
     assert status == 2 and "not an image" in capsys.readouterr().err
+
+
+def test_compile_flag_sets_the_preset_field():
+    from glass_core.cli import _overrides, _parser
+
+    args = _parser().parse_args(["text2image", "a dog", "--compile"])
+    assert _overrides(args)["compile"] is True
+    assert "compile" not in _overrides(_parser().parse_args(["text2image", "a dog"]))

@@ -24,17 +24,20 @@ from glass_core.weights import default_weights_root
 CPU_DEFAULT = ["DeepMindBigGAN128", "GPT2", "mini_gan", "mini_gan_d", "mini_gpt2"]
 
 
-def measure_one(name: str, device: torch.device, generations: int, repeats: int, weights_root: Path) -> dict:
+def measure_one(name: str, device: torch.device, generations: int, repeats: int, weights_root: Path,
+                pop_size: int | None = None) -> dict:
     """All figures for one preset, in this process."""
-    preset = get_preset(name)
+    preset = get_preset(name) if pop_size is None else get_preset(name, pop_size=pop_size)
     generator, scorer = components(preset, device, weights_root)
     modes = [BASELINE, glass_mode(device)]
     if preset.generator == "stylegan2":
         modes.append(glass_mode(device, small_scoring=True))
+    if preset.generator == "biggan":  # compiling pays only where the convolutions are large
+        modes.append(glass_mode(device, compile=True))
     result = benchmark(generator, scorer, preset, generations, repeats, modes)
     low = glass_mode(device).precision
     if low != "fp32":
-        result["agreement"] = agreement(generator, scorer, configure(generator, preset, glass_mode(device)), low)
+        result["agreement"] = agreement(generator, scorer, configure(generator, scorer, preset, glass_mode(device)), low)
     return result
 
 
@@ -43,6 +46,8 @@ def _in_subprocess(name: str, args: argparse.Namespace) -> dict:
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "glass_core.bench", "--one", name, "--result-file", str(out),
                "--device", args.device, "--generations", str(args.generations), "--repeats", str(args.repeats)]
+        if args.pop_size:
+            cmd += ["--pop-size", str(args.pop_size)]
         if args.weights:
             cmd += ["--weights", str(args.weights)]
         done = subprocess.run(cmd, capture_output=True, text=True)
@@ -59,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--generations", type=int, default=3, help="timed generations per repeat")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--pop-size", type=int, help="population for every preset (default: each preset's own)")
     p.add_argument("--weights", type=Path, help="weights folder (for the mini set)")
     p.add_argument("--out", type=Path, help="output path without suffix (default benchmarks/bench-<device>)")
     p.add_argument("--one", help=argparse.SUPPRESS)
@@ -66,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     device = torch.device(args.device)
     if args.one:  # the child process
-        result = measure_one(args.one, device, args.generations, args.repeats, args.weights or default_weights_root())
+        result = measure_one(args.one, device, args.generations, args.repeats, args.weights or default_weights_root(),
+                             args.pop_size)
         args.result_file.write_text(json.dumps(result))
         return 0
     names = args.presets or (list(PRESETS) if device.type == "cuda" else CPU_DEFAULT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 import statistics
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,20 +28,27 @@ class Mode:
     kv_cache: bool  # GPT-2 only
     small_scoring: bool  # StyleGAN2 only: score 256x256 images
     channels_last: bool  # BigGAN only: convolutions on channels-last tensors
+    text_shortcuts: bool  # image→text only: CLIP text tower trimmed to the captions, each embedded once
+    compile: bool = False  # torch.compile generator and CLIP image tower (Preset.compile)
 
 
 BASELINE = Mode("paper", "fp32", whole_population=False, kv_cache=False, small_scoring=False,
-                channels_last=False)
+                channels_last=False, text_shortcuts=False)
 
 
-def glass_mode(device: torch.device, small_scoring: bool = False) -> Mode:
-    """glass's own default settings on this device (StyleGAN2's 256 px scoring is opt-in)."""
-    name = "glass-256px" if small_scoring else "glass"
-    return Mode(name, "bf16" if device.type == "cuda" else "fp32", True, True, small_scoring, channels_last=True)
+def glass_mode(device: torch.device, small_scoring: bool = False, compile: bool = False) -> Mode:
+    """glass's own default settings on this device; StyleGAN2's 256 px scoring and compiling are opt-in."""
+    name = "glass" + ("-256px" if small_scoring else "") + ("-compiled" if compile else "")
+    return Mode(name, "bf16" if device.type == "cuda" else "fp32", True, True, small_scoring, channels_last=True,
+                text_shortcuts=True, compile=compile)
 
 
-def configure(generator: Generator, preset: Preset, mode: Mode) -> Preset:
-    """Set the mode's switches on the generator and return the preset to run."""
+def configure(generator: Generator, scorer: ClipScorer, preset: Preset, mode: Mode) -> Preset:
+    """Set the mode's switches on the generator and scorer, and return the preset to run."""
+    scorer.fast_text = mode.text_shortcuts
+    for part in (generator, scorer):
+        if hasattr(part, "compile"):
+            part.compile = mode.compile
     if hasattr(generator, "kv_cache"):
         generator.kv_cache = mode.kv_cache
     if hasattr(generator, "channels_last"):
@@ -66,15 +74,17 @@ def _sync(device: torch.device) -> None:
 
 
 def time_mode(generator: Generator, scorer: ClipScorer, preset: Preset, generations: int) -> dict[str, Any]:
-    """One timed search of `generations` generations; a first, untimed generation warms up."""
+    """One timed search of `generations` generations; a first generation warms up (and compiles)."""
     target = target_for(preset, scorer)
+    start = time.perf_counter()
     list(run_search(generator, scorer, target, preset.replace(generations=1)))
     _sync(scorer.device)
+    warm_up = time.perf_counter() - start
     records = list(run_search(generator, scorer, target, preset.replace(generations=generations)))
     _sync(scorer.device)
     last = records[-1]
     return {"seconds_per_generation": last.elapsed / generations,
-            "evaluations_per_second": last.evaluations / last.elapsed,
+            "evaluations_per_second": last.evaluations / last.elapsed, "warm_up_seconds": warm_up,
             "share": {k: v / last.elapsed for k, v in last.timings.items()}}
 
 
@@ -97,7 +107,7 @@ def benchmark(generator: Generator, scorer: ClipScorer, preset: Preset, generati
     runs: dict[str, list[dict]] = {m.name: [] for m in modes}
     for _ in range(repeats):
         for mode in modes:  # interleaved, so that drift on a noisy machine hits both alike
-            runs[mode.name].append(time_mode(generator, scorer, configure(generator, preset, mode), generations))
+            runs[mode.name].append(time_mode(generator, scorer, configure(generator, scorer, preset, mode), generations))
     out: dict[str, Any] = {"preset": preset.name, "pop_size": preset.pop_size, "generations": generations,
                            "repeats": repeats, "modes": {}}
     for mode in modes:
@@ -106,6 +116,7 @@ def benchmark(generator: Generator, scorer: ClipScorer, preset: Preset, generati
         share = {k: statistics.median(r["share"][k] for r in rs) for k in rs[0]["share"]}
         eps = statistics.median(r["evaluations_per_second"] for r in rs)
         out["modes"][mode.name] = {"seconds_per_generation": med, "evaluations_per_second": eps,
+                                   "first_warm_up_seconds": rs[0]["warm_up_seconds"],
                                    "share": share, "settings": mode.__dict__}
     base = out["modes"][modes[0].name]["seconds_per_generation"]
     for mode in modes[1:]:

@@ -37,7 +37,8 @@ def _row(result: dict[str, Any], name: str, mode: dict[str, Any]) -> str:
     speed = next((f"{v:.2f}×" for k, v in mode.items() if k.startswith("speedup_vs_")), "1.00× (baseline)")
     gpu = f"{result['peak_gpu_mb']:.0f}" if "peak_gpu_mb" in result else "–"
     return (f"| {result['preset']} | {name} | {result['pop_size']} | {mode['seconds_per_generation']:.3f} |"
-            f" {mode['evaluations_per_second']:.1f} | {speed} | {parts} | {result['peak_rss_mb']:.0f} | {gpu} |")
+            f" {mode['evaluations_per_second']:.1f} | {speed} | {parts} | {mode.get('first_warm_up_seconds', 0):.1f} |"
+            f" {result['peak_rss_mb']:.0f} | {gpu} |")
 
 
 def markdown(record: dict[str, Any]) -> str:
@@ -50,13 +51,15 @@ def markdown(record: dict[str, Any]) -> str:
         f"Command: `{record['command']}`. Libraries: "
         + ", ".join(f"{k} {v}" for k, v in record["libraries"].items()) + ".", "",
         "Medians over interleaved repeats in one process; 'paper' is the paper-faithful path (float32,"
-        " the paper's minibatch sizes, no key/value cache for GPT-2, full-resolution scoring).", "",
-        "| preset | mode | pop | s / generation | evaluations / s | speed-up | time % G / D / CLIP / GA | peak RSS MB | peak GPU MB |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        " the paper's minibatch sizes, no key/value cache for GPT-2, full-resolution scoring). The first"
+        " generation is not timed: it warms up and, for '-compiled' modes, includes torch.compile.", "",
+        "| preset | mode | pop | s / generation | evaluations / s | speed-up | time % G / D / CLIP / GA"
+        " | first generation s | peak RSS MB | peak GPU MB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for result in record["results"]:
         if "error" in result:
-            lines.append(f"| {result['preset']} | – | – | – | – | – | – | – | failed: {result['error']} |")
+            lines.append(f"| {result['preset']} | – | – | – | – | – | – | – | – | failed: {result['error']} |")
             continue
         lines += [_row(result, name, mode) for name, mode in result["modes"].items()]
     notes = [r for r in record["results"] if "agreement" in r]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from glass_core.compiled import CompiledForward
 from glass_core.errors import MissingWeightsError, UnsafeFileError
 from glass_core.generators.base import LatentSpace, to_pil
 from glass_core.generators.classes import bits_to_class_vector
@@ -27,9 +28,11 @@ class BigGANGenerator:
     has_discriminator = False  # DeepMind never released BigGAN's discriminator
 
     def __init__(self, model: torch.nn.Module, device: torch.device, truncation: float = 1.0,
-                 channels_last: bool = True):
+                 channels_last: bool = True, compile: bool = False):
         self.model = model.eval().requires_grad_(False).to(device)
         self.channels_last = channels_last
+        self.compile = compile  # population batches through torch.compile (glass_core.compiled)
+        self._compiled = CompiledForward(self.model)
         self.device = device
         self.truncation = truncation
         cfg = model.config
@@ -58,7 +61,8 @@ class BigGANGenerator:
     def generate(self, genomes: np.ndarray) -> torch.Tensor:
         """(N, 3, S, S) images in [0, 1]."""
         z, classes = self._inputs(genomes)
-        return (self.model(z, classes, self.truncation).float() + 1) / 2
+        net = self._compiled if self.compile else self.model
+        return (net(z, classes, self.truncation).float() + 1) / 2
 
     def generate_differentiable(self, reals: torch.Tensor, genomes: np.ndarray) -> torch.Tensor:
         """As `generate`, but differentiable in `reals` (N, 128); the class genes come from `genomes`."""

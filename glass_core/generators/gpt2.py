@@ -9,6 +9,7 @@ import torch
 
 from glass_core.errors import MissingWeightsError
 from glass_core.generators.base import LatentSpace
+from glass_core.generators.gpt2_decode import LeanGreedyDecoder, supports
 from glass_core.weights import is_offline
 
 PREFIX = "the picture of"
@@ -38,6 +39,7 @@ class GPT2Captioner:
         self.device = device
         self.max_new_tokens = max_new_tokens
         self.kv_cache = kv_cache  # False only for the paper-faithful benchmark baseline
+        self.lean = LeanGreedyDecoder(self.model) if supports(model.config) else None
         self.eos = int(tokenizer.eos_token_id)
         self.prefix = torch.tensor(tokenizer.encode(PREFIX), device=device)
         vocab = int(model.config.vocab_size)
@@ -48,8 +50,12 @@ class GPT2Captioner:
         """(N, T) prompts -> (N, ≤ max_new_tokens) greedy tokens, eos-padded after the end.
 
         Every prompt has the same length, so no padding or attention mask is needed and the
-        key/value cache makes each step cost one token per sequence.
+        key/value cache makes each step cost one token per sequence. With the cache on, the lean
+        decoder (gpt2_decode) does the work; transformers' own forward is kept for the paper's
+        path and for GPT-2 options the lean decoder does not implement.
         """
+        if self.kv_cache and self.lean is not None:
+            return self.lean(context, self.max_new_tokens, self.eos)
         out = self.model(input_ids=context, use_cache=self.kv_cache)
         past, logits = out.past_key_values, out.logits[:, -1]
         finished = torch.zeros(len(context), dtype=torch.bool, device=self.device)
@@ -73,12 +79,9 @@ class GPT2Captioner:
         prompt = torch.cat([ids, self.prefix.expand(len(ids), -1)], dim=1)
         new = self.continue_greedy(prompt).cpu().tolist()
         prefix = self.prefix.tolist()
-        captions = []
-        for row in new:
-            end = row.index(self.eos) if self.eos in row else len(row)
-            text = self.tokenizer.decode(prefix + row[:end], skip_special_tokens=True)
-            captions.append(" ".join(text.split()))  # newlines and runs of spaces to one space
-        return captions
+        rows = [prefix + (row[:row.index(self.eos)] if self.eos in row else row) for row in new]
+        texts = self.tokenizer.batch_decode(rows, skip_special_tokens=True)
+        return [" ".join(text.split()) for text in texts]  # newlines and runs of spaces to one space
 
     def show(self, genomes: np.ndarray) -> list[str]:
         """Same as generate: a caption is shown as it is scored."""
