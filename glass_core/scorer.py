@@ -113,8 +113,8 @@ class ClipScorer:
 
 def _trimmable(model: torch.nn.Module) -> bool:
     """Whether `model` is open_clip's CLIP with a causal text tower pooled at the end token."""
-    return (hasattr(model, "attn_mask") and getattr(model, "attn_mask", None) is not None
-            and getattr(model, "text_pool_type", None) in ("argmax", "eos") and hasattr(model, "transformer"))
+    return (getattr(model, "attn_mask", None) is not None and hasattr(model, "transformer")
+            and getattr(model, "text_pool_type", None) in ("argmax", "eos"))
 
 
 def load_clip(name: str, device: torch.device, weights_root: Path) -> ClipScorer:

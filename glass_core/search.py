@@ -93,7 +93,6 @@ class Evaluator:
         self.timings["clip"] += t2 - t1
         self.timings["discriminator"] += time.perf_counter() - t2
 
-
     def _embed_captions(self, captions: list[str]) -> torch.Tensor:
         """CLIP embeddings of captions (N, D), computing only those not seen before in this search."""
         if not self.scorer.fast_text:
