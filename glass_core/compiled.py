@@ -1,8 +1,9 @@
 """torch.compile for a search's forward passes: weights frozen into the graph, batches of one size.
 
 A search sends the same number of genomes through a network every generation, so one static
-graph serves the whole run. Compiling takes minutes on a CPU (85 s for BigGAN-deep-128 on 2
-cores), so small batches, such as the one picture shown per generation, stay eager.
+graph serves the whole run. Compiling takes a minute or more on a CPU (the 'first generation'
+column of benchmarks/bench-cpu.md), so small batches, such as the one picture shown per
+generation, stay eager.
 """
 
 from __future__ import annotations

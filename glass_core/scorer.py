@@ -80,25 +80,10 @@ class ClipScorer:
         return F.normalize(self._encode_tokens(tokens).float(), dim=-1)
 
     def _encode_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
-        """open_clip's CLIP.encode_text, run only as far as the longest caption in the batch.
-
-        The text tower is causal and pools at the end token, so the padding after the longest
-        caption changes nothing and costs most of the work: captions are ~15 of 77 tokens.
-        """
-        from open_clip.transformer import text_global_pool  # open_clip's own pooling, as encode_text
-
-        m = self.model
-        if not (self.fast_text and _trimmable(m)):
-            return m.encode_text(tokens)
-        n = int((tokens != 0).sum(1).max())  # open_clip pads with 0
-        tokens = tokens[:, :n]
-        cast = m.transformer.get_cast_dtype()
-        x = m.token_embedding(tokens).to(cast) + m.positional_embedding[:n].to(cast)
-        x = m.ln_final(m.transformer(x, attn_mask=m.attn_mask[:n, :n]))
-        x = text_global_pool(x, tokens, m.text_pool_type, eos_token_id=getattr(m, "text_eos_id", None))
-        if m.text_projection is None:
-            return x
-        return m.text_projection(x) if isinstance(m.text_projection, torch.nn.Linear) else x @ m.text_projection
+        """Text features (N, D): trimmed to the captions where the model allows, else open_clip's own."""
+        if self.fast_text and _trimmable(self.model):
+            return encode_text_trimmed(self.model, tokens)
+        return self.model.encode_text(tokens)
 
     def encode_pil(self, image: Image.Image) -> torch.Tensor:
         """One PIL image -> (1, D) unit vector."""
@@ -115,6 +100,27 @@ def _trimmable(model: torch.nn.Module) -> bool:
     """Whether `model` is open_clip's CLIP with a causal text tower pooled at the end token."""
     return (getattr(model, "attn_mask", None) is not None and hasattr(model, "transformer")
             and getattr(model, "text_pool_type", None) in ("argmax", "eos"))
+
+
+def encode_text_trimmed(model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """open_clip's CLIP.encode_text (unnormalised), run only as far as the longest caption.
+
+    The text tower is causal and pools at the end token, so the padding after the longest
+    caption changes nothing and costs most of the work: captions are ~15 of 77 tokens.
+    Differentiable, so the mini CLIP's training uses it too.
+    """
+    from open_clip.transformer import text_global_pool  # open_clip's own pooling, as encode_text
+
+    n = int((tokens != 0).sum(1).max())  # open_clip pads with 0
+    tokens = tokens[:, :n]
+    cast = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:n].to(cast)
+    x = model.ln_final(model.transformer(x, attn_mask=model.attn_mask[:n, :n]))
+    x = text_global_pool(x, tokens, model.text_pool_type, eos_token_id=getattr(model, "text_eos_id", None))
+    proj = model.text_projection
+    if proj is None:
+        return x
+    return proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
 
 
 def load_clip(name: str, device: torch.device, weights_root: Path) -> ClipScorer:

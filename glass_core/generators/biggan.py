@@ -48,7 +48,8 @@ class BigGANGenerator:
 
     @channels_last.setter
     def channels_last(self, on: bool) -> None:
-        # 1.46x faster generator on a 2-core CPU at batch 32 (benchmarks/bench-cpu.md).
+        # Same numbers, faster convolutions on CPU: with whole-population batches it is the
+        # 'glass' row of benchmarks/bench-cpu.md.
         self.model.to(memory_format=torch.channels_last if on else torch.contiguous_format)
         self._channels_last = on
 

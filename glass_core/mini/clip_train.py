@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from glass_core.mini import data
 from glass_core.mini.optim import adamw_warmup_cosine
+from glass_core.scorer import encode_text_trimmed
 
 MODEL_CFG = {
     "embed_dim": 128,
@@ -42,17 +43,12 @@ def build_model() -> torch.nn.Module:
 
 
 def encode_text_short(model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
-    """CLIP.encode_text on tokens cut after the longest end-of-text, unit-normalised.
+    """CLIP.encode_text on tokens cut after the longest caption, unit-normalised.
 
-    The text tower is causal and pools at end-of-text, so the padding after it never changes
-    the result: cutting it makes training four times cheaper at the same function.
+    Cutting the padding makes training four times cheaper at the same function (the scorer's
+    own trimmed text tower, glass_core.scorer.encode_text_trimmed).
     """
-    n = int(tokens.argmax(dim=1).max()) + 1
-    tokens = tokens[:, :n]
-    x = model.token_embedding(tokens) + model.positional_embedding[:n]
-    x = model.ln_final(model.transformer(x, attn_mask=model.attn_mask[:n, :n]))
-    x = x[torch.arange(len(tokens)), tokens.argmax(dim=1)] @ model.text_projection
-    return F.normalize(x, dim=-1)
+    return F.normalize(encode_text_trimmed(model, tokens), dim=-1)
 
 
 def normalise(images: torch.Tensor) -> torch.Tensor:
