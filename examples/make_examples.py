@@ -1,7 +1,7 @@
 """Write the Image → Text example pictures: mini-set style digits from held-out handwriting.
 
 Run from the repository root: `python -m examples.make_examples`. The pictures are drawn from
-scikit-learn's bundled digits by glass_core.mini.data, so the project is free to ship them.
+scikit-learn's bundled digits by training.mini.data, so the project is free to ship them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from glass_core.generators.base import to_pil
-from glass_core.mini.data import render_combos
+from training.mini.data import render_combos
 
 HERE = Path(__file__).resolve().parent
 # (digit, foreground, background): a few colour pairs, as the mini captions describe them.

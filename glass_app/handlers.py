@@ -28,7 +28,7 @@ from glass_core.errors import GlassError
 from glass_core.pipeline import Pipeline
 from glass_core.presets import get_preset
 from glass_core.runcard import RunCard, describe_target
-from glass_core.search import FrontPoint, GenerationRecord
+from glass_core.records import FrontPoint, GenerationRecord
 
 TOP_K = 6  # individuals in the gallery / table of the current best
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from glass_core.search import FrontPoint, GenerationRecord
+from glass_core.records import FrontPoint, GenerationRecord
 
 DISPLAY_SIDE = 256  # small generators (the mini set's 32 px) are enlarged to about this
 SHOWN = Path(tempfile.gettempdir()) / f"glass-app-{os.getpid()}"  # pictures handed to the page

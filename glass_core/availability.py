@@ -62,7 +62,7 @@ def _gpt2(args: dict, root: Path) -> Need:
 
 
 def _stylegan2(args: dict, root: Path) -> Need:
-    from glass_core.stylegan2.generator import NETWORKS
+    from glass_core.generators.stylegan2 import NETWORKS
 
     if args.get("path") is not None:  # an explicit file has no download source
         return Path(args["path"]).is_file(), False

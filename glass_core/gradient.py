@@ -18,7 +18,7 @@ import torch
 from glass_core.generators.base import Generator
 
 if TYPE_CHECKING:
-    from glass_core.search import Evaluator
+    from glass_core.objective import Evaluator
 
 
 @runtime_checkable

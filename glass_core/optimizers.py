@@ -25,7 +25,7 @@ from glass_core.operators import LatentCrossover, LatentMutation, LatentRepair, 
 from glass_core.presets import Preset
 
 if TYPE_CHECKING:
-    from glass_core.search import Evaluator
+    from glass_core.objective import Evaluator
 
 
 class FreshSamples(InfillCriterion):

@@ -17,7 +17,8 @@ from glass_core.images import to_rgb
 from glass_core.presets import Preset, get_preset
 from glass_core.prompts import WeightedPrompt, combine, parse_prompts
 from glass_core.scorer import ClipScorer, load_clip
-from glass_core.search import GenerationRecord, run_search
+from glass_core.records import GenerationRecord
+from glass_core.search import run_search
 from glass_core.weights import default_weights_root
 
 # A caption (optionally "a | b:0.5 | c:-1"), weighted prompts, or an image to caption.

@@ -13,7 +13,7 @@ from typing import Any
 from PIL import Image
 
 from glass_core.presets import Preset
-from glass_core.search import GenerationRecord
+from glass_core.records import GenerationRecord
 
 _LIBRARIES = ("torch", "open_clip_torch", "pymoo", "transformers", "pytorch-pretrained-biggan", "numpy")
 

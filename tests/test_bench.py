@@ -6,9 +6,9 @@ import json
 
 import torch
 
-from glass_core.bench.measure import BASELINE, agreement, benchmark, glass_mode
-from glass_core.bench.models import biggan_layers
-from glass_core.bench.report import write
+from experiments.bench.measure import BASELINE, agreement, benchmark, glass_mode
+from experiments.bench.models import biggan_layers
+from experiments.bench.report import write
 from glass_core.pipeline import Pipeline
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from glass_core.compare.report import markdown, summarise
-from glass_core.compare.run import Trace, prompts
-from glass_core.mini import data
-from glass_core.mini.judge import parse_caption
+from experiments.compare.report import markdown, summarise
+from experiments.compare.run import Trace, prompts
+from training.mini import data
+from training.mini.judge import parse_caption
 
 
 def test_trace_reach_and_budget_lookup():
@@ -28,7 +28,7 @@ def test_summary_counts_reaches_and_success():
 def test_markdown_renders_a_record():
     runs = [{"reach": 100, "final_best": 0.5, "seconds": 1.0, "judged": {"400": True}}]
     record = {
-        "date": "today", "command": "python -m glass_core.compare", "libraries": {"torch": "x"},
+        "date": "today", "command": "python -m experiments.compare", "libraries": {"torch": "x"},
         "machine": {"cpu": "cpu", "cores": 2, "torch_threads": 2},
         "settings": {"prompts": ["a"], "seeds": [1], "budget": 400, "target_evaluations": 200,
                      "reference_evaluations": 1000, "checkpoints": [400],

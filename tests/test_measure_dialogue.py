@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from glass_core import measure_dialogue as md
+from experiments import dialogue as md
 from glass_core.conversation import Turn
 from glass_core.presets import PRESETS
 from glass_core.prompts import WeightedPrompt

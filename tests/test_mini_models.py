@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from glass_core.generators import load_generator
-from glass_core.mini import data
-from glass_core.mini.judge import Judge, Verdict, parse_caption
+from training.mini import data
+from training.mini.judge import Judge, Verdict, parse_caption
 from glass_core.weights import REPO_WEIGHTS
 
 MINI = REPO_WEIGHTS / "mini"
@@ -97,7 +97,7 @@ def test_mini_gan_discriminator_prefers_real_pictures_to_noise():
 
 
 def test_mini_gpt2_writes_captions_the_judge_can_read():
-    from glass_core.mini.gpt2_train import token_meanings
+    from training.mini.gpt2_train import token_meanings
 
     gen = load_generator("gpt2", CPU, REPO_WEIGHTS, model="mini")
     tok = gen.tokenizer
@@ -119,7 +119,7 @@ def test_mini_gpt2_writes_captions_the_judge_can_read():
 def test_training_shortcut_matches_open_clip_text_encoder():
     import open_clip
 
-    from glass_core.mini.clip_train import encode_text_short
+    from training.mini.clip_train import encode_text_short
 
     model, _, _ = open_clip.create_model_and_transforms(f"local-dir:{MINI / 'clip'}")
     tokens = open_clip.get_tokenizer(f"local-dir:{MINI / 'clip'}")(["a red seven on a blue background"])

@@ -13,8 +13,8 @@ import sys
 import pytest
 from PIL import Image
 
-from glass_core import evaluate
-from glass_core.mini.judge import Judge, parse_caption
+from experiments import evaluate
+from training.mini.judge import Judge, parse_caption
 from glass_core.pipeline import Pipeline
 from glass_core.presets import DEFAULT_PRESET
 from glass_core.weights import REPO_WEIGHTS

@@ -12,7 +12,7 @@ from glass_core.gradient import GradientSettings, Refiner
 from glass_core.operators import LatentSampling
 from glass_core.pipeline import Pipeline
 from glass_core.presets import get_preset
-from glass_core.search import Evaluator
+from glass_core.objective import Evaluator
 
 CAPTION = "a red dog in the woods"
 

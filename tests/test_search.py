@@ -8,7 +8,8 @@ import torch
 
 from conftest import trace
 from glass_core.pipeline import Pipeline
-from glass_core.search import FrontPoint, compromise, shown_member
+from glass_core.objective import compromise, shown_member
+from glass_core.records import FrontPoint
 
 CAPTION = "a red dog in the woods"
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from glass_core.stylegan2 import layout, ops
-from glass_core.stylegan2.convert import read_pickle
-from glass_core.stylegan2.discriminator import Conv2dLayer, Discriminator, DiscriminatorConfig
-from glass_core.stylegan2.networks import Generator, GeneratorConfig, SynthesisLayer
+from glass_core.nets.stylegan2 import layout, ops
+from glass_core.nets.stylegan2.convert import read_pickle
+from glass_core.nets.stylegan2.discriminator import Conv2dLayer, Discriminator, DiscriminatorConfig
+from glass_core.nets.stylegan2.networks import Generator, GeneratorConfig, SynthesisLayer
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "stylegan2"
 FORMATS = ("pytorch", "tensorflow")

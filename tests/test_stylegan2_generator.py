@@ -12,9 +12,9 @@ from PIL import Image
 
 from glass_core.errors import MissingWeightsError
 from glass_core.generators import Generator, load_generator
-from glass_core.stylegan2 import ops
-from glass_core.stylegan2.convert import convert
-from glass_core.stylegan2.generator import Z_BOUNDS, load
+from glass_core.nets.stylegan2 import ops
+from glass_core.nets.stylegan2.convert import convert
+from glass_core.generators.stylegan2 import Z_BOUNDS, load
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "stylegan2"
 PT_PKL = FIXTURES / "tiny-pytorch-network.pkl"

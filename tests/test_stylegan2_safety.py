@@ -14,9 +14,10 @@ import pytest
 import torch
 
 from glass_core.errors import UnsafeFileError
-from glass_core.stylegan2 import convert, generator
-from glass_core.stylegan2.layout import networks_from_raw
-from glass_core.stylegan2.unpickle import PersistentObject, RestrictedUnpickler, safe_load
+from glass_core.generators import stylegan2 as generator
+from glass_core.nets.stylegan2 import convert
+from glass_core.nets.stylegan2.layout import networks_from_raw
+from glass_core.nets.stylegan2.unpickle import PersistentObject, RestrictedUnpickler, safe_load
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "stylegan2"
 

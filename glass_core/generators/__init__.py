@@ -15,8 +15,8 @@ from glass_core.generators.base import Generator, LatentSpace, Modality, to_pil
 FACTORIES: dict[str, str] = {
     "biggan": "glass_core.generators.biggan:load",
     "gpt2": "glass_core.generators.gpt2:load",
-    "stylegan2": "glass_core.stylegan2.generator:load",
-    "mini_gan": "glass_core.mini.gan:load",
+    "stylegan2": "glass_core.generators.stylegan2:load",
+    "mini_gan": "glass_core.generators.mini_gan:load",
 }
 
 

@@ -1,0 +1,92 @@
+"""`python -m experiments.bench`: speed and memory of each preset, glass against the paper's path.
+
+Each preset runs in its own process, so that its peak memory is its own and one failure does not
+stop the rest; within that process the paper-faithful baseline and glass's settings alternate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from experiments.bench.measure import BASELINE, agreement, benchmark, configure, glass_mode
+from experiments.bench.models import components
+from experiments.bench.report import write
+from glass_core.presets import PRESETS, get_preset
+from glass_core.weights import default_weights_root
+
+CPU_DEFAULT = ["DeepMindBigGAN128", "GPT2", "mini_gan", "mini_gan_d", "mini_gpt2"]
+
+
+def measure_one(name: str, device: torch.device, generations: int, repeats: int, weights_root: Path,
+                pop_size: int | None = None) -> dict:
+    """All figures for one preset, in this process."""
+    preset = get_preset(name) if pop_size is None else get_preset(name, pop_size=pop_size)
+    generator, scorer = components(preset, device, weights_root)
+    modes = [BASELINE, glass_mode(device)]
+    if preset.generator == "stylegan2":
+        modes.append(glass_mode(device, small_scoring=True))
+    if preset.generator == "biggan":  # compiling pays only where the convolutions are large
+        modes.append(glass_mode(device, compile=True))
+    result = benchmark(generator, scorer, preset, generations, repeats, modes)
+    low = glass_mode(device).precision
+    if low != "fp32":
+        result["agreement"] = agreement(generator, scorer, configure(generator, scorer, preset, glass_mode(device)), low)
+    return result
+
+
+def _in_subprocess(name: str, args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, "-m", "experiments.bench", "--one", name, "--result-file", str(out),
+               "--device", args.device, "--generations", str(args.generations), "--repeats", str(args.repeats)]
+        if args.pop_size:
+            cmd += ["--pop-size", str(args.pop_size)]
+        if args.weights:
+            cmd += ["--weights", str(args.weights)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0 or not out.is_file():
+            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"preset": name, "error": tail[:200]}
+        return json.loads(out.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, measure each preset, write the record."""
+    p = argparse.ArgumentParser(prog="python -m experiments.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--presets", nargs="+", help=f"names, or 'all' (default on CPU: {' '.join(CPU_DEFAULT)})")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--generations", type=int, default=3, help="timed generations per repeat")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--pop-size", type=int, help="population for every preset (default: each preset's own)")
+    p.add_argument("--weights", type=Path, help="weights folder (for the mini set)")
+    p.add_argument("--out", type=Path, help="output path without suffix (default benchmarks/bench-<device>)")
+    p.add_argument("--one", help=argparse.SUPPRESS)
+    p.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    device = torch.device(args.device)
+    if args.one:  # the child process
+        result = measure_one(args.one, device, args.generations, args.repeats, args.weights or default_weights_root(),
+                             args.pop_size)
+        args.result_file.write_text(json.dumps(result))
+        return 0
+    names = args.presets or (list(PRESETS) if device.type == "cuda" else CPU_DEFAULT)
+    names = list(PRESETS) if names == ["all"] else names
+    results = []
+    for name in names:
+        print(f"benchmarking {name} …", file=sys.stderr, flush=True)
+        results.append(_in_subprocess(name, args))
+    out = args.out or Path("benchmarks") / f"bench-{device.type}"
+    write(results, out, str(device), "python -m experiments.bench " + " ".join(argv or sys.argv[1:]))
+    print(out.with_suffix(".md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

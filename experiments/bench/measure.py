@@ -1,0 +1,128 @@
+"""Timing a preset's search: glass's settings against a paper-faithful baseline, same process."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from glass_core.generators.base import Generator
+from glass_core.presets import Preset
+from glass_core.scorer import ClipScorer
+from glass_core.objective import Evaluator
+from glass_core.search import run_search
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way to run the same search."""
+
+    name: str
+    precision: str
+    whole_population: bool  # one batch per generation, instead of the paper's minibatches
+    kv_cache: bool  # GPT-2 only
+    small_scoring: bool  # StyleGAN2 only: score 256x256 images
+    channels_last: bool  # BigGAN only: convolutions on channels-last tensors
+    text_shortcuts: bool  # image→text only: CLIP text tower trimmed to the captions, each embedded once
+    compile: bool = False  # torch.compile generator and CLIP image tower (Preset.compile)
+
+
+BASELINE = Mode("paper", "fp32", whole_population=False, kv_cache=False, small_scoring=False,
+                channels_last=False, text_shortcuts=False)
+
+
+def glass_mode(device: torch.device, small_scoring: bool = False, compile: bool = False) -> Mode:
+    """glass's own default settings on this device; StyleGAN2's 256 px scoring and compiling are opt-in."""
+    name = "glass" + ("-256px" if small_scoring else "") + ("-compiled" if compile else "")
+    return Mode(name, "bf16" if device.type == "cuda" else "fp32", True, True, small_scoring, channels_last=True,
+                text_shortcuts=True, compile=compile)
+
+
+def configure(generator: Generator, scorer: ClipScorer, preset: Preset, mode: Mode) -> Preset:
+    """Set the mode's switches on the generator and scorer, and return the preset to run."""
+    scorer.fast_text = mode.text_shortcuts
+    for part in (generator, scorer):
+        if hasattr(part, "compile"):
+            part.compile = mode.compile
+    if hasattr(generator, "kv_cache"):
+        generator.kv_cache = mode.kv_cache
+    if hasattr(generator, "channels_last"):
+        generator.channels_last = mode.channels_last
+    if hasattr(generator, "score_resolution"):
+        generator.score_resolution = 256 if mode.small_scoring else None
+    batch = preset.pop_size if mode.whole_population else preset.batch_size
+    return preset.replace(precision=mode.precision, batch_size=batch)
+
+
+def target_for(preset: Preset, scorer: ClipScorer) -> torch.Tensor:
+    """A fixed target: a caption for text→image, a noise picture for image→text."""
+    with torch.inference_mode():
+        if preset.task == "text2image":
+            return scorer.encode_texts(["a photograph of a dog in the woods"])
+        noise = torch.rand(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+        return scorer.encode_images(noise.to(scorer.device))
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_mode(generator: Generator, scorer: ClipScorer, preset: Preset, generations: int) -> dict[str, Any]:
+    """One timed search of `generations` generations; a first generation warms up (and compiles)."""
+    target = target_for(preset, scorer)
+    start = time.perf_counter()
+    list(run_search(generator, scorer, target, preset.replace(generations=1)))
+    _sync(scorer.device)
+    warm_up = time.perf_counter() - start
+    records = list(run_search(generator, scorer, target, preset.replace(generations=generations)))
+    _sync(scorer.device)
+    last = records[-1]
+    return {"seconds_per_generation": last.elapsed / generations,
+            "evaluations_per_second": last.evaluations / last.elapsed, "warm_up_seconds": warm_up,
+            "share": {k: v / last.elapsed for k, v in last.timings.items()}}
+
+
+def agreement(generator: Generator, scorer: ClipScorer, preset: Preset, precision: str, n: int = 32) -> dict[str, float]:
+    """How far `precision` moves the similarities of n random genomes away from float32."""
+    from glass_core.operators import LatentSampling
+
+    genomes = generator.latent.repair(LatentSampling(generator.latent)._do(
+        None, n, random_state=np.random.default_rng(0)))
+    target = target_for(preset, scorer)
+    ref, _ = Evaluator(generator, scorer, target, False, preset.batch_size, "fp32")(genomes)
+    low, _ = Evaluator(generator, scorer, target, False, preset.batch_size, precision)(genomes)
+    return {"max_abs_difference": float(np.abs(ref - low).max()),
+            "spearman": float(spearmanr(ref, low).statistic) if ref.std() > 0 else 1.0}
+
+
+def benchmark(generator: Generator, scorer: ClipScorer, preset: Preset, generations: int,
+              repeats: int, modes: list[Mode]) -> dict[str, Any]:
+    """Median figures per mode over interleaved repeats, and each mode's speed-up over the first."""
+    runs: dict[str, list[dict]] = {m.name: [] for m in modes}
+    for _ in range(repeats):
+        for mode in modes:  # interleaved, so that drift on a noisy machine hits both alike
+            runs[mode.name].append(time_mode(generator, scorer, configure(generator, scorer, preset, mode), generations))
+    out: dict[str, Any] = {"preset": preset.name, "pop_size": preset.pop_size, "generations": generations,
+                           "repeats": repeats, "modes": {}}
+    for mode in modes:
+        rs = runs[mode.name]
+        med = statistics.median(r["seconds_per_generation"] for r in rs)
+        share = {k: statistics.median(r["share"][k] for r in rs) for k in rs[0]["share"]}
+        eps = statistics.median(r["evaluations_per_second"] for r in rs)
+        out["modes"][mode.name] = {"seconds_per_generation": med, "evaluations_per_second": eps,
+                                   "first_warm_up_seconds": rs[0]["warm_up_seconds"],
+                                   "share": share, "settings": mode.__dict__}
+    base = out["modes"][modes[0].name]["seconds_per_generation"]
+    for mode in modes[1:]:
+        out["modes"][mode.name]["speedup_vs_" + modes[0].name] = base / out["modes"][mode.name]["seconds_per_generation"]
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if scorer.device.type == "cuda":
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated(scorer.device) / 2**20
+    return out

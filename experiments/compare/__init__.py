@@ -1,0 +1,1 @@
+"""`python -m experiments.compare`: the optimizers compared per evaluation on the embedded default set."""

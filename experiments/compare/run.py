@@ -1,0 +1,110 @@
+"""Running the optimizers against each other at equal evaluations, and judging what they found."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from glass_core.pipeline import Pipeline
+
+CHECKPOINTS = (400, 800, 1600, 3200, 6400, 12800, 16000)  # evaluations at which outputs are judged
+
+
+@dataclass(frozen=True)
+class Method:
+    """One contender: a preset and the overrides that select its optimizer."""
+
+    name: str
+    preset: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+METHODS: tuple[Method, ...] = (
+    Method("paper GA", "mini_gan", {"optimizer": "ga"}),
+    Method("NSGA-II (discriminator)", "mini_gan_d", {"optimizer": "ga"}),
+    Method("CMA-ES", "mini_gan", {"optimizer": "cmaes"}),
+    Method("random search", "mini_gan", {"optimizer": "random"}),
+    Method("hybrid (GA + gradient)", "mini_gan", {"optimizer": "hybrid"}),
+)
+
+
+@dataclass
+class Trace:
+    """One run: after each generation, evaluations spent, the best similarity so far, the shown genome."""
+
+    evaluations: list[int] = field(default_factory=list)
+    best: list[float] = field(default_factory=list)
+    shown: list[np.ndarray] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def reach(self, score: float) -> int | None:
+        """Evaluations spent when the best similarity first reached `score` (None: never)."""
+        hit = np.flatnonzero(np.asarray(self.best) >= score - 1e-6)
+        return int(self.evaluations[hit[0]]) if len(hit) else None
+
+    def at(self, evaluations: int) -> int | None:
+        """Index of the last generation that ended within `evaluations` (None: none did)."""
+        done = np.flatnonzero(np.asarray(self.evaluations) <= evaluations)
+        return int(done[-1]) if len(done) else None
+
+
+def run(pipe: Pipeline, caption: str, budget: int, **overrides: Any) -> Trace:
+    """Search until `budget` evaluations are spent; the last generation may overshoot a little."""
+    trace, best = Trace(), -np.inf
+    start = time.perf_counter()
+    records = pipe.search(caption, generations=min(budget, 100_000), **overrides)
+    try:
+        for rec in records:
+            best = max(best, rec.best_similarity)
+            trace.evaluations.append(rec.evaluations)
+            trace.best.append(best)
+            trace.shown.append(rec.genome)
+            if rec.evaluations >= budget:
+                break
+    finally:
+        records.close()  # stops the search at once (and frees it) when the budget is reached
+    trace.seconds = time.perf_counter() - start
+    return trace
+
+
+def prompts(n: int, seed: int = 0) -> list[str]:
+    """n captions of held-out (digit, colours) combinations in a held-out phrasing: new to every model."""
+    from training.mini import data
+
+    combos = sorted(data.heldout_combos())
+    rng = np.random.default_rng(seed)
+    picks = [combos[i] for i in rng.permutation(len(combos))[:n]]  # more prompts keep the first ones
+    return [data.caption(d, fg, bg, data.HELDOUT_TEMPLATES[0]) for d, fg, bg in picks]
+
+
+class Referee:
+    """The independent judge: does the shown picture have the caption's digit and colours?"""
+
+    def __init__(self) -> None:
+        from training.mini.judge import Judge
+
+        self.judge = Judge()
+
+    def successes(self, pipe: Pipeline, caption: str, genomes: list[np.ndarray]) -> list[bool]:
+        """For each genome: does the judge read exactly the caption's digit, foreground and background?"""
+        from training.mini.judge import parse_caption
+
+        if not genomes:
+            return []
+        truth = parse_caption(caption)
+        with torch.inference_mode():
+            images = pipe.generator.generate(np.stack(genomes))
+        return [v == truth for v in self.judge.judge_images(images)]
+
+
+def judged(referee: Referee, pipe: Pipeline, caption: str, trace: Trace,
+           checkpoints: tuple[int, ...]) -> dict[int, bool | None]:
+    """Success of the output shown after `c` evaluations, per checkpoint (None: the run stopped earlier)."""
+    picks = {c: trace.at(c) for c in checkpoints if trace.evaluations[-1] >= c}
+    picks = {c: i for c, i in picks.items() if i is not None}
+    verdicts = referee.successes(pipe, caption, [trace.shown[i] for i in picks.values()])
+    return {c: None for c in checkpoints} | dict(zip(picks, verdicts))

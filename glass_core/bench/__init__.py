@@ -1,1 +1,0 @@
-"""Speed and memory benchmark: python -m glass_core.bench."""

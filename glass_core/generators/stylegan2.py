@@ -1,0 +1,196 @@
+"""StyleGAN2 config-f behind the project's Generator protocol (kind 'stylegan2').
+
+Genome: z, `z_dim` reals drawn from a standard normal as in the paper. The bounds
+(-10, 10) are the paper code's (`xl=-10, xu=10` in its StyleGAN2 configs); since the
+mapping network first rescales z to unit root-mean-square, only z's direction matters and
+the bounds merely keep mutation from drifting without limit.
+
+Truncation defaults to psi = 1.0 (none), as in the paper's code, which calls G(z) plainly;
+psi < 1 trades diversity for typicality and can be set per preset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from glass_core.generators.base import LatentSpace, genome_batches, to_pil
+from glass_core.nets.stylegan2 import ops
+from glass_core.nets.stylegan2.convert import Networks, convert, load_file, to_device
+from glass_core.nets.stylegan2.networks import NOISE_MODES
+from glass_core.weights import url_file
+
+Crop = tuple[float, float, float, float]  # (top, left, bottom, right) as fractions of the side
+Z_BOUNDS = (-10.0, 10.0)
+_NGC = "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files"
+_CDN = "https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks"
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    """An official network: accepted file names, where to download it, and what part to show."""
+
+    files: tuple[str, ...]  # any of these in weights/stylegan2/ is used, first found wins
+    url: str  # download address; the file is saved under its own name
+    crop: Crop | None = None
+
+
+NETWORKS: dict[str, NetworkInfo] = {
+    # The 2021 PyTorch re-release (stylegan3 README) is on NVIDIA's NGC; the TF original also works.
+    "ffhq": NetworkInfo(("stylegan2-ffhq-config-f.pkl", "stylegan2-ffhq-1024x1024.pkl"),
+                        f"{_NGC}/stylegan2-ffhq-1024x1024.pkl"),
+    # LSUN car was trained on 512x384 photos centred on a black 512x512 canvas (rows 64-448,
+    # StyleGAN2 dataset_tool.py create_lsun_wide), so only that band is shown and scored.
+    "car": NetworkInfo(("stylegan2-car-config-f.pkl",), f"{_CDN}/stylegan2-car-config-f.pkl",
+                       crop=(64 / 512, 0.0, 448 / 512, 1.0)),
+    "church": NetworkInfo(("stylegan2-church-config-f.pkl",), f"{_CDN}/stylegan2-church-config-f.pkl"),
+}
+
+
+class StyleGAN2Generator:
+    """Genome = z -> image in [0, 1], optionally rendered small for scoring; D logits on request."""
+
+    modality = "image"
+    has_discriminator = True
+
+    def __init__(self, nets: Networks, device: torch.device, truncation_psi: float = 1.0,
+                 truncation_cutoff: int | None = None, noise_mode: str = "const",
+                 score_resolution: int | None = None, crop: Crop | None = None, max_batch: int = 8):
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        nets = to_device(nets, device)
+        self.G, self.D, self.device = nets.G, nets.D, device
+        self.resolution = nets.G.cfg.img_resolution
+        self.psi, self.cutoff, self.noise_mode = float(truncation_psi), truncation_cutoff, noise_mode
+        self.score_resolution = _check_score_resolution(score_resolution, self.G.synthesis.block_resolutions)
+        self.crop = _check_crop(crop)
+        self.max_batch = max_batch
+        self.latent = LatentSpace(n_real=nets.G.cfg.z_dim, real_bounds=Z_BOUNDS, real_init="normal")
+
+    @torch.inference_mode()
+    def render(self, genomes: np.ndarray, resolution: int | None = None) -> torch.Tensor:
+        """Uncropped images in the network's [-1, 1] range, at `resolution` (default: full)."""
+        stop = None if resolution in (None, self.resolution) else resolution
+        outs = []
+        for batch in genome_batches(np.atleast_2d(genomes), self.max_batch):
+            z = torch.as_tensor(batch[:, self.latent.reals], dtype=torch.float32, device=self.device)
+            outs.append(self.G(z, self.psi, self.cutoff, self.noise_mode, stop_at=stop))
+        return torch.cat(outs)
+
+    def generate(self, genomes: np.ndarray) -> torch.Tensor:
+        """What CLIP scores: (N, 3, H, W) in [0, 1], at `score_resolution` when set, cropped."""
+        return self._crop(to_unit(self.render(genomes, self.score_resolution)))
+
+    def show(self, genomes: np.ndarray) -> list[Image.Image]:
+        """What a person sees: full-resolution images, cropped like the scored ones."""
+        return to_pil(self._crop(to_unit(self.render(genomes))))
+
+    @torch.inference_mode()
+    def discriminate(self, images: torch.Tensor) -> torch.Tensor:
+        """Realism logits (N,) for images from `generate`, any of its sizes.
+
+        A cropped image goes back onto the black canvas the network was trained with; an image
+        smaller than D's input is upsampled with the generator's own [1,3,3,1] filter, which is
+        how the skip architecture carries its low-resolution RGB upward. D then judges the image
+        without its finest details, and still costs a full-resolution pass.
+        """
+        x = images.to(self.device, torch.float32) * 2 - 1
+        if self.crop is not None:
+            x = _uncrop(x, self.crop)
+        x = ops.upsample_to(x, self.D.cfg.img_resolution, self.G.synthesis.resample_filter)
+        logits = [self.D(chunk) for chunk in x.split(self._d_batch(len(x)))]
+        return torch.cat(logits).reshape(-1)
+
+    def _d_batch(self, n: int) -> int:
+        """Chunk size for D: a multiple of its minibatch-stddev group so groups stay whole."""
+        g = self.D.cfg.mbstd_group_size or n
+        return max(g, (self.max_batch // g) * g) if n > self.max_batch else n
+
+    def _crop(self, images: torch.Tensor) -> torch.Tensor:
+        """The configured band of each image."""
+        if self.crop is None:
+            return images
+        top, left, bottom, right = _crop_pixels(self.crop, images.shape[-1])
+        return images[:, :, top:bottom, left:right]
+
+
+def to_unit(images: torch.Tensor) -> torch.Tensor:
+    """Network range [-1, 1] to [0, 1], clipped."""
+    return ((images.float() + 1) / 2).clamp(0, 1)
+
+
+def _crop_pixels(crop: Crop, side: int) -> tuple[int, int, int, int]:
+    """Fractions to whole pixels of a square image with the given side."""
+    top, left, bottom, right = (int(round(c * side)) for c in crop)
+    return top, left, bottom, right
+
+
+def _uncrop(x: torch.Tensor, crop: Crop) -> torch.Tensor:
+    """Paste cropped images into a black (-1) square canvas at their original place."""
+    _, left, _, right = crop
+    side = int(round(x.shape[-1] / (right - left)))
+    canvas = torch.full((x.shape[0], x.shape[1], side, side), -1.0, device=x.device)
+    pt, pl, pb, pr = _crop_pixels(crop, side)
+    canvas[:, :, pt:pb, pl:pr] = x
+    return canvas
+
+
+def _check_score_resolution(res: int | None, allowed: Sequence[int]) -> int | None:
+    """None (score at full size) or one of the synthesis block resolutions."""
+    if res is None or res == allowed[-1]:
+        return None
+    if res not in allowed:
+        raise ValueError(f"score_resolution must be one of {list(allowed)} or None, got {res}")
+    return int(res)
+
+
+def _check_crop(crop: Sequence[float] | None) -> Crop | None:
+    """(top, left, bottom, right) fractions with 0 <= top < bottom <= 1 and likewise for columns."""
+    if crop is None:
+        return None
+    top, left, bottom, right = (float(c) for c in crop)
+    if not (0 <= top < bottom <= 1 and 0 <= left < right <= 1):
+        raise ValueError(f"crop must be (top, left, bottom, right) fractions of the image, got {crop}")
+    return top, left, bottom, right
+
+
+def resolve_weights(weights_root: Path, network: str) -> Path:
+    """weights/stylegan2/<network>.safetensors, else convert a pickle found there or downloaded."""
+    if network not in NETWORKS:
+        raise ValueError(f"Unknown StyleGAN2 network {network!r}; known: {', '.join(NETWORKS)}")
+    info, folder = NETWORKS[network], Path(weights_root) / "stylegan2"
+    converted = folder / f"{network}.safetensors"
+    if converted.is_file() and converted.with_suffix(".json").is_file():
+        return converted
+    for name in info.files:
+        if (folder / name).is_file():
+            return convert(folder / name, folder, network)
+    what = f"StyleGAN2 {network} ({' or '.join(info.files)})"
+    pickle = url_file(info.url, folder / info.url.rsplit("/", 1)[1], what)
+    return convert(pickle, folder, network)
+
+
+_DEFAULT: Any = "network"
+
+
+def load(device: torch.device, weights_root: Path, network: str = "ffhq", path: str | Path | None = None,
+         truncation_psi: float = 1.0, truncation_cutoff: int | None = None, noise_mode: str = "const",
+         score_resolution: int | None = None, crop: Sequence[float] | None = _DEFAULT,
+         max_batch: int = 8) -> StyleGAN2Generator:
+    """Registry factory for kind 'stylegan2'.
+
+    `path` (a pickle or converted safetensors) overrides the network lookup; `crop` defaults to
+    the network's own band (the car's) and to none for an explicit `path`.
+    """
+    if crop is _DEFAULT:
+        crop = None if path is not None else NETWORKS.get(network, NetworkInfo((), "")).crop
+    file = Path(path) if path is not None else resolve_weights(Path(weights_root), network)
+    nets = load_file(file)
+    return StyleGAN2Generator(nets, torch.device(device), truncation_psi, truncation_cutoff, noise_mode,
+                              score_resolution, crop, max_batch)

@@ -1,0 +1,1 @@
+"""The embedded mini GAN's networks and the renderer it draws with."""

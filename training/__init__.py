@@ -1,0 +1,1 @@
+"""Training of the embedded default model set (weights/mini): data, trainers and the independent judge."""
