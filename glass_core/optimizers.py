@@ -1,14 +1,14 @@
 """The search's optimizers as registry data: the paper's GA, random search, CMA-ES and a GA + gradient hybrid.
 
-Every optimizer speaks pymoo's ask-and-tell (`setup`, `ask`, `tell`, and `pop`: the survivors,
-best first) so that `run_search` drives them all the same way. With `use_discriminator` the
-GA is NSGA-II, as in the paper; random search and the hybrid then use NSGA-II's survival too.
+Every optimizer speaks one ask-and-tell protocol, `AskTell`, so that `run_search` drives them
+all the same way; pymoo's own algorithms already do. With `use_discriminator` the GA is NSGA-II,
+as in the paper; random search and the hybrid then use NSGA-II's survival too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
@@ -26,6 +26,31 @@ from glass_core.presets import Preset
 
 if TYPE_CHECKING:
     from glass_core.objective import Evaluator
+
+
+@runtime_checkable
+class AskTell(Protocol):
+    """What `run_search` drives: pymoo's ask-and-tell, as its GA and NSGA-II speak it.
+
+    `ask` returns the genomes to score ("X"); the search sets "F" (pymoo minimises: -similarity,
+    and hinge(1 - realism) with two objectives), "sim" and "realism" on them and hands them to
+    `tell`. `pop` is then the survivors with the same keys (best first for one objective; with
+    two, "rank" 0 marks the Pareto front). The stop rule is the search's, not the optimizer's.
+    """
+
+    pop: Population
+
+    def setup(self, problem: Problem, termination: Any = None, seed: int | None = None) -> Any:
+        """Prepare for `problem`; `seed` drives every random draw."""
+        ...
+
+    def ask(self) -> Population:
+        """The next genomes to score."""
+        ...
+
+    def tell(self, infills: Population) -> None:
+        """Their scores; survival happens here."""
+        ...
 
 
 class FreshSamples(InfillCriterion):
@@ -72,7 +97,7 @@ def _random(generator: Generator, preset: Preset, initial: np.ndarray | None, ev
     return genetic(generator, preset, initial, mating=fresh)
 
 
-class RealsCMAES:
+class RealsCMAES(AskTell):
     """pymoo's CMA-ES on the real genes; the discrete genes are those of the best first sample.
 
     CMA-ES has no notion of bits or tokens, so the first generation is the GA's random first
@@ -145,7 +170,7 @@ def _cmaes(generator: Generator, preset: Preset, initial: np.ndarray | None, eva
     return RealsCMAES(generator, preset, initial, **spec.settings)
 
 
-class GradientHybrid:
+class GradientHybrid(AskTell):
     """The GA, plus a few gradient steps on its elites each generation, fed back as offspring.
 
     At each `ask` after the first, the best `elites` survivors take gradient steps on their reals
@@ -217,9 +242,9 @@ OPTIMIZERS: dict[str, Spec] = {
 }
 
 
-def build_optimizer(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator):
+def build_optimizer(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator) -> AskTell:
     """The ask-and-tell optimizer `preset.optimizer` names, checked against the generator."""
-    spec = OPTIMIZERS[preset.optimizer]  # the preset has validated the name
+    spec = OPTIMIZERS[preset.optimizer]  # pipeline.check_names has checked the name
     if spec.needs_reals and generator.latent.n_real == 0:
         raise ValueError(f"Optimizer {preset.optimizer!r} searches real genes; this generator has none")
     return spec.build(generator, preset, initial, evaluate, spec)

@@ -12,11 +12,12 @@ import torch
 from PIL import Image
 
 from glass_core.errors import BadInputError
-from glass_core.generators import Generator, load_generator
+from glass_core.generators import Generator, get_kind
+from glass_core.optimizers import OPTIMIZERS
 from glass_core.images import to_rgb
 from glass_core.presets import Preset, get_preset
 from glass_core.prompts import WeightedPrompt, combine, parse_prompts
-from glass_core.scorer import ClipScorer, load_clip
+from glass_core.scorer import CLIP_MODELS, ClipScorer, load_clip
 from glass_core.records import GenerationRecord
 from glass_core.search import run_search
 from glass_core.weights import default_weights_root
@@ -36,11 +37,16 @@ def _shared(key: tuple, make) -> Any:
         return _CACHE[key]
 
 
-def _compiling(component: Any, on: bool) -> Any:
-    """Switch a component's compiled forward on, where it has one."""
-    if on and hasattr(component, "compile"):
-        component.compile = True
-    return component
+def check_names(preset: Preset) -> None:
+    """The one place where a preset's registry names (generator kind, CLIP, optimizer) are checked."""
+    get_kind(preset.generator)
+    if preset.clip not in CLIP_MODELS:
+        raise BadInputError(f"Unknown CLIP {preset.clip!r}; choose one of: {', '.join(CLIP_MODELS)}")
+    if preset.optimizer not in OPTIMIZERS:
+        raise BadInputError(f"Unknown optimizer {preset.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    if preset.use_discriminator and not OPTIMIZERS[preset.optimizer].multi_objective:
+        raise BadInputError(f"Optimizer {preset.optimizer!r} has one objective; with the discriminator use"
+                            f" one of: {', '.join(k for k, v in OPTIMIZERS.items() if v.multi_objective)}")
 
 
 class Pipeline:
@@ -54,14 +60,15 @@ class Pipeline:
                     weights_root: str | Path | None = None) -> Pipeline:
         """Load (or reuse) the components a preset names."""
         preset = get_preset(preset) if isinstance(preset, str) else preset
+        check_names(preset)
         device = torch.device(device)
         root = Path(weights_root) if weights_root is not None else default_weights_root()
         args = json.dumps(preset.generator_args, sort_keys=True)
+        kind = get_kind(preset.generator)
         gen = _shared(("gen", preset.generator, args, str(device), str(root), preset.compile),
-                      lambda: _compiling(load_generator(preset.generator, device, root, **preset.generator_args),
-                                         preset.compile))
+                      lambda: kind.load(device, root, compile=preset.compile, **preset.generator_args))
         clip = _shared(("clip", preset.clip, str(device), str(root), preset.compile),
-                       lambda: _compiling(load_clip(preset.clip, device, root), preset.compile))
+                       lambda: load_clip(preset.clip, device, root, compile=preset.compile))
         return cls(preset, gen, clip)
 
     def encode_target(self, target: Target) -> tuple[torch.Tensor, tuple[str, ...]]:
@@ -96,6 +103,7 @@ class Pipeline:
             raise BadInputError("compile is chosen when the pipeline is built:"
                                 " Pipeline.from_preset(preset.replace(compile=True))")
         preset = self.preset.replace(**overrides) if overrides else self.preset
+        check_names(preset)
         embedding, notes = self.encode_target(target)  # once per search, not per generation
         return run_search(self.generator, self.scorer, embedding, preset, notes, initial)
 

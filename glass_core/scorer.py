@@ -12,7 +12,9 @@ from PIL import Image
 
 from glass_core.compiled import CompiledForward
 from glass_core.errors import MissingWeightsError
-from glass_core.weights import hub_file
+from glass_core.generators.base import Location
+from glass_core.options import check_options
+from glass_core.weights import hub_cached, hub_file
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class ClipSpec:
     arch: str | None = None  # open_clip architecture, for bare checkpoints
     hub_repo: str | None = None  # Hugging Face repository with the same checkpoint
     filename: str = "open_clip_model.safetensors"
+    embedded: bool = False  # weights ship with the repository (the mini set)
 
 
 CLIP_MODELS: dict[str, ClipSpec] = {
@@ -32,14 +35,15 @@ CLIP_MODELS: dict[str, ClipSpec] = {
         folder="clip/ViT-B-32-quickgelu-openai", arch="ViT-B-32-quickgelu",
         hub_repo="timm/vit_base_patch32_clip_224.openai",
     ),
-    "mini": ClipSpec(folder="mini/clip"),
+    "mini": ClipSpec(folder="mini/clip", embedded=True),
 }
 
 
 class ClipScorer:
     """Embeds images (float tensors in [0, 1]) and captions into CLIP's unit sphere."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device):
+    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, *, fast_text: bool = True,
+                 compile: bool = False):
         self.model = model.eval().requires_grad_(False).to(device)
         self.tokenizer = tokenizer
         self.device = device
@@ -51,9 +55,29 @@ class ClipScorer:
         self.context_length = int(tokenizer.context_length)
         # Trim the text tower to the captions and embed each caption once per search; False
         # only for the paper-faithful benchmark baseline.
-        self.fast_text = True
-        self.compile = False  # image batches through torch.compile (glass_core.compiled)
+        self._fast_text = fast_text
+        self._compile = compile  # image batches through torch.compile (glass_core.compiled)
         self._visual = CompiledForward(self.model.visual)
+
+    @property
+    def fast_text(self) -> bool:
+        """Whether the text tower is trimmed and each caption embedded once per search."""
+        return self._fast_text
+
+    @property
+    def compile(self) -> bool:
+        """Whether image batches go through torch.compile."""
+        return self._compile
+
+    @property
+    def speed_options(self) -> dict[str, bool]:
+        """The options this scorer was built with (glass_core.options)."""
+        return {"fast_text": self._fast_text, "compile": self._compile}
+
+    def with_options(self, **options: bool) -> ClipScorer:
+        """A scorer over the same weights with some speed options changed."""
+        check_options(self, options)
+        return ClipScorer(self.model, self.tokenizer, self.device, **(self.speed_options | options))
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """Differentiable version of CLIP's preprocessing: resize short side, centre crop, normalise."""
@@ -123,7 +147,19 @@ def encode_text_trimmed(model: torch.nn.Module, tokens: torch.Tensor) -> torch.T
     return proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
 
 
-def load_clip(name: str, device: torch.device, weights_root: Path) -> ClipScorer:
+def locate_clip(name: str, weights_root: Path) -> Location:
+    """Where `load_clip` would find the weights, without loading them."""
+    spec = CLIP_MODELS.get(name)
+    if spec is None:
+        return Location(False, False, Path(weights_root) / "clip")
+    folder = Path(weights_root) / spec.folder
+    has_source = spec.arch is not None and spec.hub_repo is not None
+    on_disk = (folder / "open_clip_config.json").is_file() or (
+        has_source and ((folder / spec.filename).is_file() or hub_cached(spec.hub_repo, spec.filename)))
+    return Location(on_disk, has_source, folder)
+
+
+def load_clip(name: str, device: torch.device, weights_root: Path, compile: bool = False) -> ClipScorer:
     """Load the CLIP registered as `name`, refusing to run on random weights."""
     import open_clip  # heavy: only when a model is actually needed
 
@@ -134,11 +170,20 @@ def load_clip(name: str, device: torch.device, weights_root: Path) -> ClipScorer
     if (folder / "open_clip_config.json").is_file():
         ident = f"local-dir:{folder}"
         model = open_clip.create_model(ident, require_pretrained=True, device=device)
-        return ClipScorer(model, open_clip.get_tokenizer(ident), device)
+        return ClipScorer(model, open_clip.get_tokenizer(ident), device, compile=compile)
     if spec.arch is None or spec.hub_repo is None:
         raise MissingWeightsError(f"CLIP '{name}'", f"Expected open_clip_config.json and weights in {folder}.")
     ckpt = folder / spec.filename
     if not ckpt.is_file():
         ckpt = hub_file(spec.hub_repo, spec.filename, f"CLIP '{name}'", folder)
     model = open_clip.create_model(spec.arch, pretrained=str(ckpt), require_pretrained=True, device=device)
-    return ClipScorer(model, open_clip.get_tokenizer(spec.arch), device)
+    return ClipScorer(model, open_clip.get_tokenizer(spec.arch), device, compile=compile)
+
+
+def random_clip(device: torch.device, arch: str = "ViT-B-32-quickgelu") -> ClipScorer:
+    """A full-size CLIP with random weights and the real preprocessing, for speed measurements."""
+    import open_clip
+
+    torch.manual_seed(0)
+    model = open_clip.create_model(arch, device=device)
+    return ClipScorer(model, open_clip.get_tokenizer(arch), device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Iterator
 
@@ -25,6 +26,8 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
     The generators are deterministic functions of the genome, so pymoo's generator, seeded
     with `preset.seed`, is the only randomness: the same seed gives the same run. `initial`
     genomes, if given, replace the random first population (all of them are scored again).
+    The search stops after `preset.generations` generations, or after the first generation
+    that brings the evaluations to `preset.evaluations`, whichever comes first.
     """
     preset.validate()
     if preset.use_discriminator and not getattr(generator, "has_discriminator", False):
@@ -40,7 +43,7 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
     shown: tuple[bytes, Image.Image | str] | None = None
     start = time.perf_counter()
     try:
-        for gen in range(1, preset.generations + 1):
+        for gen in itertools.count(1):
             t0 = time.perf_counter()
             pop = algorithm.ask()
             t1 = time.perf_counter()
@@ -52,11 +55,18 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
             record, shown = _record(algorithm, evaluate, generator, gen, preset, shown, notes)
             record.elapsed = time.perf_counter() - start
             yield record
+            if finished(preset, gen, evaluate.evaluations):
+                break
     finally:
         # Runs on normal end, on error and when the caller closes the iterator mid-search.
         del algorithm, evaluate
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def finished(preset: Preset, generation: int, evaluations: int) -> bool:
+    """The stop rule: the generations are done, or the evaluation budget is spent."""
+    return generation >= preset.generations or (preset.evaluations is not None and evaluations >= preset.evaluations)
 
 
 def _record(algorithm, evaluate: Evaluator, generator: Generator, gen: int, preset: Preset,

@@ -75,3 +75,12 @@ def _download(url: str, dest: Path) -> None:
                     tmp.write(chunk)
                     bar.update(len(chunk))
     shutil.move(tmp.name, dest)
+
+
+def hub_cached(repo_id: str | None, filename: str) -> bool:
+    """True if the Hugging Face cache already holds this file (no network access)."""
+    if repo_id is None:
+        return False
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(repo_id, filename), str)

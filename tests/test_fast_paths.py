@@ -75,11 +75,8 @@ def test_caption_reuse_and_trimming_leave_the_search_unchanged():
     preset = pipe.preset.replace(generations=4, pop_size=32, seed=3)
 
     def run(fast: bool) -> list:
-        pipe.scorer.fast_text = fast
-        try:
-            return list(run_search(pipe.generator, pipe.scorer, target, preset))
-        finally:
-            pipe.scorer.fast_text = True
+        scorer = pipe.scorer.with_options(fast_text=fast)
+        return list(run_search(pipe.generator, scorer, target, preset))
 
     fast, plain = run(True), run(False)
     for a, b in zip(fast, plain, strict=True):

@@ -10,6 +10,13 @@ from conftest import random_image
 from glass_core.generators.gpt2 import PREFIX
 from glass_core.pipeline import Pipeline
 
+pytestmark = pytest.mark.shared  # the tiny GPT-2 reads GPT-2's tokenizer from ../shared
+
+
+@pytest.fixture(autouse=True)
+def _tiny_gpt2(tiny_gpt2_root):
+    """Every test here reads the tiny GPT-2 from tiny_root (the same folder)."""
+
 
 def test_prefix_is_gpt2s_the_picture_of(test_presets, tiny_root):
     pipe = Pipeline.from_preset("test_gpt2", weights_root=tiny_root)
@@ -27,11 +34,9 @@ def test_cached_greedy_decoding_matches_transformers_generate(test_presets, tiny
         max_new_tokens=gen.max_new_tokens, eos_token_id=gen.eos, pad_token_id=gen.eos,
     )[:, context.shape[1]:]
     assert torch.equal(ours, theirs[:, :ours.shape[1]])
-    gen.kv_cache = False  # the paper-faithful path decodes the same tokens, only slower
-    try:
-        assert torch.equal(gen.continue_greedy(context), ours)
-    finally:
-        gen.kv_cache = True
+    paper = gen.with_options(kv_cache=False)  # the paper-faithful path decodes the same tokens, only slower
+    assert torch.equal(paper.continue_greedy(context), ours)
+    assert gen.kv_cache and not paper.kv_cache and paper.model is gen.model  # same weights, shared one untouched
 
 
 def test_captions_start_with_the_prefix_and_stop_at_end_of_text(test_presets, tiny_root):

@@ -61,18 +61,22 @@ def test_gradient_matches_the_scored_similarity(biggan):
     assert differentiable == pytest.approx(evaluate(genomes)[0], abs=1e-5)
 
 
-def test_unknown_optimizer_is_refused_clearly(test_presets):
-    with pytest.raises(BadInputError, match="Unknown optimizer 'adam'; choose one of: ga, random, cmaes, hybrid"):
-        get_preset("test_biggan", optimizer="adam")
+def test_unknown_optimizer_is_refused_clearly(biggan, tiny_root):
+    message = "Unknown optimizer 'adam'; choose one of: ga, random, cmaes, hybrid"
+    with pytest.raises(BadInputError, match=message):  # when a pipeline is built ...
+        Pipeline.from_preset(get_preset("test_biggan", optimizer="adam"), weights_root=tiny_root)
+    with pytest.raises(BadInputError, match=message):  # ... and when a search is asked for
+        biggan.search("a dog", optimizer="adam")
 
 
-def test_single_objective_optimizer_refuses_the_discriminator(test_presets):
+def test_single_objective_optimizer_refuses_the_discriminator(biggan):
     with pytest.raises(BadInputError, match="'cmaes' has one objective"):
-        get_preset("test_biggan", optimizer="cmaes", use_discriminator=True)
+        biggan.search("a dog", optimizer="cmaes", use_discriminator=True)
 
 
+@pytest.mark.shared  # the tiny GPT-2 reads GPT-2's tokenizer from ../shared
 @pytest.mark.parametrize("optimizer, message", [("hybrid", "searches real genes"), ("cmaes", "searches real genes")])
-def test_optimizers_needing_reals_refuse_gpt2(test_presets, tiny_root, optimizer, message):
+def test_optimizers_needing_reals_refuse_gpt2(test_presets, tiny_gpt2_root, tiny_root, optimizer, message):
     gpt2 = Pipeline.from_preset("test_gpt2", weights_root=tiny_root)
     with pytest.raises(ValueError, match=message):
         next(gpt2.search(random_image(), optimizer=optimizer))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -72,6 +73,15 @@ class LatentSpace:
         ilo, ihi = self.int_bounds
         out[:, self.ints] = np.clip(np.rint(out[:, self.ints]), ilo, ihi)
         return out
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a kind's weights are (or would be put), found without loading them."""
+
+    on_disk: bool
+    downloadable: bool  # a download source exists (whether or not this machine is offline)
+    where: Path
 
 
 @runtime_checkable

@@ -6,14 +6,16 @@ import hashlib
 import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from glass_core.compiled import CompiledForward
 from glass_core.errors import MissingWeightsError, UnsafeFileError
-from glass_core.generators.base import LatentSpace, to_pil
+from glass_core.generators.base import LatentSpace, Location, to_pil
 from glass_core.generators.classes import bits_to_class_vector
+from glass_core.options import check_options
 from glass_core.weights import url_file
 
 # The library's own download addresses (pytorch_pretrained_biggan.model, PRETRAINED_*_MAP).
@@ -27,11 +29,11 @@ class BigGANGenerator:
     modality = "image"
     has_discriminator = False  # DeepMind never released BigGAN's discriminator
 
-    def __init__(self, model: torch.nn.Module, device: torch.device, truncation: float = 1.0,
+    def __init__(self, model: torch.nn.Module, device: torch.device, truncation: float = 1.0, *,
                  channels_last: bool = True, compile: bool = False):
         self.model = model.eval().requires_grad_(False).to(device)
-        self.channels_last = channels_last
-        self.compile = compile  # population batches through torch.compile (glass_core.compiled)
+        self._channels_last = channels_last
+        self._compile = compile  # population batches through torch.compile (glass_core.compiled)
         self._compiled = CompiledForward(self.model)
         self.device = device
         self.truncation = truncation
@@ -40,18 +42,39 @@ class BigGANGenerator:
             n_real=cfg.z_dim, real_bounds=(-2.0, 2.0), real_init="truncnorm",
             n_bits=cfg.num_classes, bit_init_prob=5 / 1000,
         )
+        self._memory_format()
 
     @property
     def channels_last(self) -> bool:
         """Whether convolutions run on channels-last tensors (same numbers, faster on CPU)."""
         return self._channels_last
 
-    @channels_last.setter
-    def channels_last(self, on: bool) -> None:
-        # Same numbers, faster convolutions on CPU: with whole-population batches it is the
-        # 'glass' row of benchmarks/bench-cpu.md.
-        self.model.to(memory_format=torch.channels_last if on else torch.contiguous_format)
-        self._channels_last = on
+    @property
+    def compile(self) -> bool:
+        """Whether population batches go through torch.compile."""
+        return self._compile
+
+    @property
+    def speed_options(self) -> dict[str, bool]:
+        """The options this generator was built with (glass_core.options)."""
+        return {"channels_last": self._channels_last, "compile": self._compile}
+
+    def with_options(self, **options: bool) -> BigGANGenerator:
+        """A generator over the same network with some speed options changed."""
+        check_options(self, options)
+        return BigGANGenerator(self.model, self.device, self.truncation, **(self.speed_options | options))
+
+    def _memory_format(self) -> None:
+        """Put the shared network's weights in this generator's layout, if another left them otherwise.
+
+        Channels-last gives the same numbers with faster convolutions on CPU (the 'glass' row of
+        benchmarks/bench-cpu.md). Two generators over one network (a benchmark's paper and glass
+        paths) take turns; a converted network is marked, so this is a no-op on every other call.
+        """
+        fmt = torch.channels_last if self._channels_last else torch.contiguous_format
+        if getattr(self.model, "_glass_memory_format", None) != fmt:
+            self.model.to(memory_format=fmt)
+            self.model._glass_memory_format = fmt
 
     def _inputs(self, genomes: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         z = torch.as_tensor(genomes[:, self.latent.reals], dtype=torch.float32, device=self.device)
@@ -61,8 +84,9 @@ class BigGANGenerator:
     @torch.inference_mode()
     def generate(self, genomes: np.ndarray) -> torch.Tensor:
         """(N, 3, S, S) images in [0, 1]."""
+        self._memory_format()
         z, classes = self._inputs(genomes)
-        net = self._compiled if self.compile else self.model
+        net = self._compiled if self._compile else self.model
         return (net(z, classes, self.truncation).float() + 1) / 2
 
     def generate_differentiable(self, reals: torch.Tensor, genomes: np.ndarray) -> torch.Tensor:
@@ -143,6 +167,71 @@ def fetch(model_name: str, weights_root: Path) -> tuple[Path, Path]:
 
 
 def load(device: torch.device, weights_root: Path, model: str = "biggan-deep-256",
-         truncation: float = 1.0, channels_last: bool = True) -> BigGANGenerator:
+         truncation: float = 1.0, channels_last: bool = True, compile: bool = False) -> BigGANGenerator:
     """Registry factory for kind 'biggan'."""
-    return BigGANGenerator(build(*fetch(model, weights_root)), device, truncation, channels_last)
+    return BigGANGenerator(build(*fetch(model, weights_root)), device, truncation,
+                           channels_last=channels_last, compile=compile)
+
+
+def locate(weights_root: Path, model: str = "biggan-deep-256", **_: Any) -> Location:
+    """Where `load` would find the weights (the loader's own lookup), without loading them."""
+    if model not in MODELS:
+        return Location(False, False, weights_root / "biggan")
+    local = find_local(model, weights_root)
+    return Location(local is not None, True, local[1] if local else weights_root / "biggan" / model)
+
+
+# BigGAN-deep generator blocks (upsample?, in, out channel multipliers): two blocks per
+# resolution, attention at 64x64 (Brock et al. 2019, BigGAN-deep architecture tables). These
+# give 50.4M / 55.9M / 56.2M parameters and 22.6 / 77.7 / 151.5 GFLOP per image, matching the
+# published sizes of biggan-deep-128/256/512.
+_STAGES = [(16, 16), (16, 8), (8, 8), (8, 4), (4, 2), (2, 1), (1, 1)]
+_SIZE_STAGES = {128: [0, 1, 3, 4, 5], 256: [0, 1, 2, 3, 4, 5], 512: [0, 1, 2, 3, 4, 5, 6]}
+
+
+def full_size_layers(size: int) -> list[tuple[bool, int, int]]:
+    """The block list of BigGAN-deep at `size`."""
+    layers = []
+    for stage in _SIZE_STAGES[size]:
+        cin, cout = _STAGES[stage]
+        layers += [(False, cin, cin), (True, cin, cout)]
+    return layers
+
+
+def random_weights(device: torch.device, model: str = "biggan-deep-256", truncation: float = 1.0,
+                   **options: Any) -> BigGANGenerator:
+    """BigGAN-deep at full size with random weights: speed does not depend on the weight values."""
+    from pytorch_pretrained_biggan import BigGAN, BigGANConfig
+
+    size = int(model.rsplit("-", 1)[1])
+    torch.manual_seed(0)
+    net = BigGAN(BigGANConfig(output_dim=size, layers=full_size_layers(size), attention_layer_position=8))
+    calibrate_batch_norms(net)
+    return BigGANGenerator(net, device, truncation, **options)
+
+
+@torch.no_grad()
+def calibrate_batch_norms(model: torch.nn.Module, n: int = 4) -> None:
+    """Give a random BigGAN's fixed batch-norm statistics the values its activations really have.
+
+    BigGAN normalises with stored statistics; left at mean 0 and variance 1 in a random network,
+    activations grow block by block until they overflow to NaN. One pass with each layer's
+    statistics set from its own input, in order, keeps every layer at unit scale, as trained
+    weights do, so the timed arithmetic is on ordinary numbers.
+    """
+    from pytorch_pretrained_biggan.model import BigGANBatchNorm
+
+    def measure(norm: torch.nn.Module, args: tuple) -> None:
+        x = args[0]
+        norm.running_means.copy_(x.mean(dim=(0, 2, 3)).expand_as(norm.running_means))
+        norm.running_vars.copy_(x.var(dim=(0, 2, 3)).expand_as(norm.running_vars))
+
+    hooks = [m.register_forward_pre_hook(measure) for m in model.modules() if isinstance(m, BigGANBatchNorm)]
+    z = torch.randn(n, model.config.z_dim).clamp(-2, 2)
+    classes = torch.zeros(n, model.config.num_classes)
+    classes[:, 0] = 1
+    try:
+        model.eval()(z, classes, 1.0)
+    finally:
+        for hook in hooks:
+            hook.remove()

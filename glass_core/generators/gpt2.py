@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from glass_core.errors import MissingWeightsError
-from glass_core.generators.base import LatentSpace
+from glass_core.generators.base import LatentSpace, Location
 from glass_core.generators.gpt2_decode import LeanGreedyDecoder, supports
-from glass_core.weights import is_offline
+from glass_core.options import check_options
+from glass_core.weights import hub_cached, is_offline
 
 PREFIX = "the picture of"
 
@@ -32,18 +34,34 @@ class GPT2Captioner:
     modality = "text"
 
     def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, n_context: int = 20,
-                 max_new_tokens: int = 30, kv_cache: bool = True, fluency: bool = False):
+                 max_new_tokens: int = 30, *, kv_cache: bool = True, fluency: bool = False):
         self.has_discriminator = fluency
         self.model = model.eval().requires_grad_(False).to(device)
         self.tokenizer = tokenizer
         self.device = device
         self.max_new_tokens = max_new_tokens
-        self.kv_cache = kv_cache  # False only for the paper-faithful benchmark baseline
+        self._kv_cache = kv_cache  # False only for the paper-faithful benchmark baseline
         self.lean = LeanGreedyDecoder(self.model) if supports(model.config) else None
         self.eos = int(tokenizer.eos_token_id)
         self.prefix = torch.tensor(tokenizer.encode(PREFIX), device=device)
         vocab = int(model.config.vocab_size)
         self.latent = LatentSpace(n_int=n_context, int_bounds=(0, vocab - 1))
+
+    @property
+    def kv_cache(self) -> bool:
+        """Whether decoding reuses keys and values (the lean decoder) or recomputes the sequence."""
+        return self._kv_cache
+
+    @property
+    def speed_options(self) -> dict[str, bool]:
+        """The options this captioner was built with (glass_core.options)."""
+        return {"kv_cache": self._kv_cache}
+
+    def with_options(self, **options: bool) -> GPT2Captioner:
+        """A captioner over the same GPT-2 with some speed options changed."""
+        check_options(self, options)
+        return GPT2Captioner(self.model, self.tokenizer, self.device, self.latent.n_int, self.max_new_tokens,
+                             fluency=self.has_discriminator, **(self.speed_options | options))
 
     @torch.inference_mode()
     def continue_greedy(self, context: torch.Tensor) -> torch.Tensor:
@@ -136,4 +154,25 @@ def load(device: torch.device, weights_root: Path, model: str = "gpt2", n_contex
                 f"Looked in {folder} and the Hugging Face cache for {repo}. Save the model there"
                 " (save_pretrained), or run once online without HF_HUB_OFFLINE=1.",
             ) from err
-    return GPT2Captioner(net, tok, device, n_context, max_new_tokens, kv_cache, fluency)
+    return GPT2Captioner(net, tok, device, n_context, max_new_tokens, kv_cache=kv_cache, fluency=fluency)
+
+
+def locate(weights_root: Path, model: str = "gpt2", **_: Any) -> Location:
+    """Where `load` would find the model: a save_pretrained folder, or the Hugging Face cache."""
+    sub, repo = MODELS.get(model, (None, None))
+    if sub is None:
+        return Location(False, False, weights_root / "gpt2")
+    folder = weights_root / sub
+    on_disk = (folder / "config.json").is_file() or hub_cached(repo, "config.json")
+    return Location(on_disk, repo is not None, folder)
+
+
+def random_weights(device: torch.device, tokenizer: str | Path, model: str = "gpt2", n_context: int = 20,
+                   max_new_tokens: int = 30, fluency: bool = False, **options: Any) -> GPT2Captioner:
+    """GPT-2 small (124M) with random weights and GPT-2's real tokenizer (a folder), for speed measurements."""
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+
+    torch.manual_seed(0)
+    tok = GPT2TokenizerFast.from_pretrained(tokenizer)
+    return GPT2Captioner(GPT2LMHeadModel(GPT2Config()), tok, device, n_context, max_new_tokens, fluency=fluency,
+                         **options)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from glass_core.errors import MissingWeightsError
-from glass_core.generators.base import LatentSpace, to_pil
+from glass_core.generators.base import LatentSpace, Location, to_pil
 from glass_core.generators.classes import bits_to_class_vector
 from glass_core.nets.mini.gan import GanConfig, MiniDiscriminator, MiniGenerator
 
@@ -86,3 +86,9 @@ def load(device: torch.device, weights_root: Path, bit_init_prob: float = 0.1) -
     """Registry factory for kind 'mini_gan': weights from weights_root/mini/gan."""
     gen, disc = load_networks(Path(weights_root) / "mini" / "gan")
     return MiniGAN(gen, disc, torch.device(device), bit_init_prob)
+
+
+def locate(weights_root: Path, **_: object) -> Location:
+    """The committed folder weights_root/mini/gan; it is never downloaded."""
+    folder = Path(weights_root) / "mini" / "gan"
+    return Location((folder / "config.json").is_file() and (folder / "model.safetensors").is_file(), False, folder)

@@ -20,10 +20,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from glass_core.generators.base import LatentSpace, genome_batches, to_pil
+from glass_core.generators.base import LatentSpace, Location, genome_batches, to_pil
 from glass_core.nets.stylegan2 import ops
 from glass_core.nets.stylegan2.convert import Networks, convert, load_file, to_device
 from glass_core.nets.stylegan2.networks import NOISE_MODES
+from glass_core.options import check_options
 from glass_core.weights import url_file
 
 Crop = tuple[float, float, float, float]  # (top, left, bottom, right) as fractions of the side
@@ -65,13 +66,30 @@ class StyleGAN2Generator:
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         nets = to_device(nets, device)
-        self.G, self.D, self.device = nets.G, nets.D, device
+        self.nets, self.G, self.D, self.device = nets, nets.G, nets.D, device
         self.resolution = nets.G.cfg.img_resolution
         self.psi, self.cutoff, self.noise_mode = float(truncation_psi), truncation_cutoff, noise_mode
-        self.score_resolution = _check_score_resolution(score_resolution, self.G.synthesis.block_resolutions)
+        self._score_resolution = _check_score_resolution(score_resolution, self.G.synthesis.block_resolutions)
         self.crop = _check_crop(crop)
         self.max_batch = max_batch
         self.latent = LatentSpace(n_real=nets.G.cfg.z_dim, real_bounds=Z_BOUNDS, real_init="normal")
+
+    @property
+    def score_resolution(self) -> int | None:
+        """The resolution CLIP scores at (None: full); the picture shown is always full size."""
+        return self._score_resolution
+
+    @property
+    def speed_options(self) -> dict[str, int | None]:
+        """The options this generator was built with (glass_core.options)."""
+        return {"score_resolution": self._score_resolution}
+
+    def with_options(self, **options: int | None) -> StyleGAN2Generator:
+        """A generator over the same networks with some speed options changed."""
+        check_options(self, options)
+        res = options.get("score_resolution", self._score_resolution)
+        return StyleGAN2Generator(self.nets, self.device, self.psi, self.cutoff, self.noise_mode, res, self.crop,
+                                  self.max_batch)
 
     @torch.inference_mode()
     def render(self, genomes: np.ndarray, resolution: int | None = None) -> torch.Tensor:
@@ -194,3 +212,35 @@ def load(device: torch.device, weights_root: Path, network: str = "ffhq", path: 
     nets = load_file(file)
     return StyleGAN2Generator(nets, torch.device(device), truncation_psi, truncation_cutoff, noise_mode,
                               score_resolution, crop, max_batch)
+
+
+def locate(weights_root: Path, network: str = "ffhq", path: str | Path | None = None, **_: Any) -> Location:
+    """Where `load` would find the network (converted file or an official pickle), without loading it."""
+    if path is not None:  # an explicit file has no download source
+        return Location(Path(path).is_file(), False, Path(path))
+    folder = Path(weights_root) / "stylegan2"
+    info = NETWORKS.get(network)
+    if info is None:
+        return Location(False, False, folder)
+    converted = folder / f"{network}.safetensors"
+    if converted.is_file() and converted.with_suffix(".json").is_file():
+        return Location(True, True, converted)
+    found = [folder / f for f in info.files if (folder / f).is_file()]
+    return Location(bool(found), True, found[0] if found else folder / info.files[0])
+
+
+# The official config-f networks: FFHQ at 1024, LSUN car at 512 (a 512x384 band), church at 256.
+FULL_RESOLUTION = {"ffhq": 1024, "car": 512, "church": 256}
+
+
+def random_weights(device: torch.device, network: str = "ffhq", **options: Any) -> StyleGAN2Generator:
+    """Config-f G and D at the network's full size with random weights, for speed measurements."""
+    from glass_core.nets.stylegan2.discriminator import Discriminator, DiscriminatorConfig
+    from glass_core.nets.stylegan2.networks import Generator, GeneratorConfig
+
+    res = FULL_RESOLUTION[network]
+    channels = {2 ** i: min(32768 // 2 ** i, 512) for i in range(2, res.bit_length())}  # config-f widths
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig(z_dim=512, w_dim=512, img_resolution=res, img_channels=3, channels=channels))
+    d = Discriminator(DiscriminatorConfig(img_resolution=res, img_channels=3, channels=channels))
+    return StyleGAN2Generator(Networks(g, d, "random"), device, crop=NETWORKS[network].crop, **options)
