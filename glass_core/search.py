@@ -39,6 +39,7 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
         raise ValueError(f"Initial genomes have {np.atleast_2d(initial).shape[1]} genes; the latent has {n_var}")
     evaluate = Evaluator(generator, scorer, target, preset.use_discriminator, preset.batch_size, preset.precision)
     algorithm = build_optimizer(generator, preset, initial, evaluate)  # preset.optimizer: GA unless asked
+    # pymoo is told the generation count only for its own bookkeeping; `finished` is the stop rule.
     algorithm.setup(problem, termination=("n_gen", preset.generations), seed=preset.seed)
     shown: tuple[bytes, Image.Image | str] | None = None
     start = time.perf_counter()
