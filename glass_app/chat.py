@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import gradio as gr
 
@@ -23,6 +23,10 @@ from glass_core.prompts import WeightedPrompt
 
 STOP_WAIT_S = 300.0  # how long a turn waits for the running search to finish its generation
 TURN_WEIGHT = 0.5  # glass_core.conversation's default: a turn refines the caption, never replaces it
+
+# A continued search's update: text_to_image's outputs, then the chat transcript and the strip of pictures.
+ChatUpdate = NamedTuple("ChatUpdate", [*handlers.ImageUpdate.__annotations__.items(),
+                                       ("chat", list[dict[str, str]]), ("strip", list[tuple[str, str]])])
 
 
 @dataclass
@@ -115,7 +119,7 @@ def reset(conv: Conversation) -> tuple[list, list]:
 
 def continue_turn(caption: str, preset: str, generations: float, population: float, seed: float,
                   use_discriminator: bool, conv: Conversation, control: handlers.Control | None,
-                  ) -> Iterator[tuple]:
+                  ) -> Iterator[ChatUpdate]:
     """Search on for the caption plus every turn so far, from the population the last search reached."""
     control = control if control is not None else handlers.Control()
     # One continuation at a time per session; a later turn waits here. A timeout, not a block:
@@ -132,7 +136,7 @@ def continue_turn(caption: str, preset: str, generations: float, population: flo
 
 
 def _continue(caption: str, preset: str, numbers: tuple, conv: Conversation,
-              control: handlers.Control) -> Iterator[tuple]:
+              control: handlers.Control) -> Iterator[ChatUpdate]:
     """Run the continued search, adding its last picture to the strip when it ends."""
     conv.served = served = len(conv.turns)
     turns = list(conv.turns)
@@ -148,11 +152,11 @@ def _continue(caption: str, preset: str, numbers: tuple, conv: Conversation,
         return _describe(caption, turns, prompts, start)
 
     for update in handlers.continue_text_to_image(target, preset, numbers, control, initial, describe):
-        if update[8] is not None:  # the last update of a search carries its files
-            last = update[9].card.last
+        if update.files is not None:  # the last update of a search carries its files
+            last = update.run.card.last
             conv.strip.append((views.shown_file(last.output), turn_label(turns[-1])))
             conv.messages.append({"role": "assistant", "content": f"Picture after this turn: generation"
                                   f" {last.generation}, similarity {last.similarity:.4f}."})
-        yield (*update, list(conv.messages), list(conv.strip))
+        yield ChatUpdate(*update, chat=list(conv.messages), strip=list(conv.strip))
         if len(conv.turns) > served:  # a newer turn came in before this search started running
             control.stop = True

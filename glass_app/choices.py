@@ -8,13 +8,8 @@ from typing import Any
 import gradio as gr
 
 from glass_app import inputs
-from glass_core.availability import describe, preset_status
+from glass_core.availability import describe, is_embedded, preset_status
 from glass_core.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
-
-
-def is_embedded(preset: Preset) -> bool:
-    """The mini set, which runs anywhere, as opposed to the paper's big models."""
-    return preset.clip == "mini" or preset.name.startswith("mini_")
 
 
 def task_presets(task: str) -> list[Preset]:
@@ -39,7 +34,7 @@ def opening(task: str) -> Opening:
     """A paper preset whose weights are here; else the embedded default, saying so."""
     presets = task_presets(task)
     present = [p for p in presets if preset_status(p) == "present"]
-    big = [p for p in present if not is_embedded(p)]
+    big = [p for p in present if not is_embedded(p)]  # the paper's models, as opposed to the mini set
     if big:
         return Opening(big[0].name, "")
     default = DEFAULT_PRESET.get(task)

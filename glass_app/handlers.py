@@ -7,14 +7,13 @@ Everything about one visitor's run lives in that session's gr.State (a `Run`).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -25,10 +24,11 @@ from PIL import Image
 from glass_app import inputs, views
 from glass_core.availability import preset_status
 from glass_core.errors import GlassError
+from glass_core.generators import get_kind
 from glass_core.pipeline import Pipeline
 from glass_core.presets import get_preset
-from glass_core.runcard import RunCard, describe_target
 from glass_core.records import FrontPoint, GenerationRecord
+from glass_core.runcard import RunCard, describe_target, save
 
 TOP_K = 6  # individuals in the gallery / table of the current best
 log = logging.getLogger(__name__)
@@ -72,6 +72,45 @@ class Control:
     preset: str | None = None
 
 
+class ImageUpdate(NamedTuple):
+    """What each generation of a text-to-image search sends to the page, in the order of its outputs."""
+
+    image: str  # file of the best picture, enlarged for display
+    progress: str  # 'Generation k of N · …'
+    plot: pd.DataFrame  # best and mean similarity per generation
+    front_row: dict  # gr.update(visible=…): the Pareto front's row shows for two-objective runs
+    front: pd.DataFrame  # the Pareto front's points
+    gallery: list[tuple[str, str]]  # (picture file, similarity) of the top individuals
+    classes: str  # the classes switched on in the best genome
+    notes: str  # the info box
+    files: list[str] | None  # result and run card, on the last update only
+    run: Run  # the session's state
+
+
+class TextUpdate(NamedTuple):
+    """What each generation of an image-to-text search sends to the page, in the order of its outputs."""
+
+    caption: str
+    progress: str
+    plot: pd.DataFrame
+    front_row: dict
+    front: pd.DataFrame
+    table: pd.DataFrame  # similarity and caption of the top individuals
+    notes: str
+    files: list[str] | None
+    run: Run
+
+
+# Outputs that live only on the page: a Row's visibility and the session's State. An API caller
+# (gradio_client) receives the other fields, in the same order.
+PAGE_ONLY = ("front_row", "run")
+
+
+def api_fields(update: type[tuple]) -> tuple[str, ...]:
+    """The names of what an endpoint returns to an API caller, in order, for an update type."""
+    return tuple(f for f in update._fields if f not in PAGE_ONLY)
+
+
 class Renderer:
     """Renders top individuals, remembering recent ones so an unchanged gallery costs nothing."""
 
@@ -107,9 +146,17 @@ def _prepare(task: str, preset: str, target_of: Callable[[], Any], numbers: tupl
         raise gr.Error(str(err), title="Please check the input") from err
     for note in config.notes:
         gr.Warning(note)
-    if preset_status(spec) == "downloadable":
+    if _downloading(spec):
         gr.Info(f"Downloading the weights of {preset}: this first search takes a while.")
     return spec, target, config
+
+
+def _downloading(spec: Any) -> bool:
+    """Whether the first search of this preset downloads its weights."""
+    try:
+        return preset_status(spec) == "downloadable"
+    except Exception:  # a broken install (its generator module fails to import): loading says so on the page
+        return False
 
 
 def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple, control: Control | None,
@@ -157,23 +204,12 @@ def _files(run: Run | None) -> list[str] | None:
     """The result (PNG or caption text) and its run card JSON, written to a fresh folder."""
     if run is None or run.card.last is None:
         return None
-    folder = Path(tempfile.mkdtemp(prefix="glass-run-"))
     stem = f"glass-{run.preset}-seed{run.card.preset.seed}-gen{run.card.last.generation}"
-    output = run.card.last.output
-    if isinstance(output, Image.Image):
-        result = folder / f"{stem}.png"
-        output.save(result)
-    else:
-        result = folder / f"{stem}.txt"
-        result.write_text(output + "\n", encoding="utf-8")
-    card = run.card.to_dict()
-    card["result"]["file"] = result.name
-    (folder / f"{stem}.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
-    return [str(result), str(folder / f"{stem}.json")]
+    return [str(path) for path in save(run.card, Path(tempfile.mkdtemp(prefix="glass-run-")), stem=stem)]
 
 
 def text_to_image(caption: str, preset: str, generations: float, population: float, seed: float,
-                  use_discriminator: bool, control: Control | None = None) -> Iterator[tuple]:
+                  use_discriminator: bool, control: Control | None = None) -> Iterator[ImageUpdate]:
     """Search for an image that fits the caption; one update of every output per generation."""
     stream = _stream("text2image", preset, lambda: inputs.caption(caption),
                      (generations, population, seed, use_discriminator), control)
@@ -181,27 +217,29 @@ def text_to_image(caption: str, preset: str, generations: float, population: flo
 
 
 def continue_text_to_image(target_of: Callable[[], Any], preset: str, numbers: tuple, control: Control,
-                           initial: np.ndarray | None, describe: Callable[[Any], dict]) -> Iterator[tuple]:
+                           initial: np.ndarray | None, describe: Callable[[Any], dict]) -> Iterator[ImageUpdate]:
     """text_to_image for a prepared target (e.g. weighted prompts), from `initial` genomes if given."""
     yield from image_updates(_stream("text2image", preset, target_of, numbers, control, initial, describe))
 
 
-def image_updates(stream: Iterator[tuple]) -> Iterator[tuple]:
+def image_updates(stream: Iterator[tuple]) -> Iterator[ImageUpdate]:
     """The text-to-image outputs of each generation of `stream`; closing this closes the search."""
     with closing(stream):
         for pipe, run, rec, render, final in stream:
-            imagenet = run.card.preset.generator == "biggan"  # class genes are ImageNet's
+            imagenet = get_kind(run.card.preset.generator).class_names == "imagenet"
             top = views.top_indices(rec, TOP_K)
             gallery = [(views.shown_file(img), f"{rec.similarities[i]:.4f}")
                        for i, img in zip(top, render(rec.population[top]))]
-            yield (views.shown_file(rec.output), views.progress_line(rec, stopped=final),
-                   views.similarity_frame(run.card.history), gr.update(visible=rec.front is not None),
-                   views.front_frame(rec.front), gallery, views.class_line(pipe.generator, rec.genome, imagenet),
-                   _notes_text(run.notes), _files(run) if final else None, run)
+            yield ImageUpdate(
+                image=views.shown_file(rec.output), progress=views.progress_line(rec, stopped=final),
+                plot=views.similarity_frame(run.card.history), front_row=gr.update(visible=rec.front is not None),
+                front=views.front_frame(rec.front), gallery=gallery,
+                classes=views.class_line(pipe.generator, rec.genome, imagenet),
+                notes=_notes_text(run.notes), files=_files(run) if final else None, run=run)
 
 
 def image_to_text(image: str, preset: str, generations: float, population: float, seed: float,
-                  use_discriminator: bool = False, control: Control | None = None) -> Iterator[tuple]:
+                  use_discriminator: bool = False, control: Control | None = None) -> Iterator[TextUpdate]:
     """Search for a caption that fits the uploaded image; one update per generation."""
     stream = _stream("image2text", preset, lambda: inputs.image(image),
                      (generations, population, seed, use_discriminator), control)
@@ -210,10 +248,11 @@ def image_to_text(image: str, preset: str, generations: float, population: float
             top = views.top_indices(rec, TOP_K)
             table = pd.DataFrame({"similarity": [round(float(rec.similarities[i]), 4) for i in top],
                                   "caption": render(rec.population[top])})
-            yield (rec.output, views.progress_line(rec, stopped=final, second="fluency"),
-                   views.similarity_frame(run.card.history),
-                   gr.update(visible=rec.front is not None), views.front_frame(rec.front), table,
-                   _notes_text(run.notes), _files(run) if final else None, run)
+            yield TextUpdate(
+                caption=rec.output, progress=views.progress_line(rec, stopped=final, second="fluency"),
+                plot=views.similarity_frame(run.card.history), front_row=gr.update(visible=rec.front is not None),
+                front=views.front_frame(rec.front), table=table,
+                notes=_notes_text(run.notes), files=_files(run) if final else None, run=run)
 
 
 def request_stop(control: Control | None) -> None:

@@ -31,6 +31,10 @@ CSS = """
 .glass-progress { min-height: 2.5em; }
 """
 
+# The widgets every search reads after its target, in the order the handlers take them
+# (handlers.text_to_image, handlers.image_to_text, chat.continue_turn).
+SEARCH_SETTINGS = ("preset", "generations", "population", "seed", "use_d")
+
 INTRO = """# CLIP-GLaSS
 A genetic algorithm searches a generator's latent space for the output that CLIP finds closest to your
 target (Galatolo et al., 2021). *Text → Image* searches a GAN for a picture of your caption;
@@ -58,6 +62,16 @@ def _settings(task: str, tag: str) -> dict[str, Any]:
         widgets["use_d"] = gr.Checkbox(value=use_d["value"], visible=use_d["visible"], label=SECOND[task][0],
                                        elem_id=f"{tag}-use-d")
     return widgets
+
+
+def _search_inputs(target: gr.Component, w: dict[str, Any], *states: gr.State) -> list[gr.Component]:
+    """A search's inputs: its target, the settings widgets, then the session states it takes."""
+    return [target, *(w[name] for name in SEARCH_SETTINGS), *states]
+
+
+def _outputs(update: type[tuple], components: dict[str, Any]) -> list[gr.Component]:
+    """The components an update type's fields go to, in the order of its fields."""
+    return [components[name] for name in update._fields]
 
 
 def _buttons(tag: str) -> tuple[gr.Button, gr.Button, gr.Button]:
@@ -124,15 +138,14 @@ def _conversation_panel() -> dict[str, Any]:
 
 
 def _wire_conversation(c: dict[str, Any], caption: gr.Textbox, w: dict[str, Any], conv: gr.State,
-                       outputs: list, strip: gr.Gallery, control: gr.State) -> None:
+                       shown: dict[str, Any], control: gr.State) -> None:
     """Add turn: record it at once (stopping a running search), then search on in the queue."""
     turn = gr.on([c["add"].click, c["answer"].submit], chat.add_turn,
                  [c["question"], c["answer"], caption, conv, control], [c["chat"], c["question"], c["answer"]],
                  queue=False, api_visibility="private")
-    turn.success(chat.continue_turn,
-                 [caption, w["preset"], w["generations"], w["population"], w["seed"], w["use_d"], conv, control],
-                 [*outputs, c["chat"], strip], concurrency_id="search", show_progress="minimal",
-                 api_visibility="private")
+    turn.success(chat.continue_turn, _search_inputs(caption, w, conv, control),
+                 _outputs(chat.ChatUpdate, {**shown, "chat": c["chat"]}), concurrency_id="search",
+                 show_progress="minimal", api_visibility="private")
 
 
 def _text_to_image_tab() -> None:
@@ -163,16 +176,16 @@ def _text_to_image_tab() -> None:
                             height=120)
             strip = gr.Gallery(label="After each turn", columns=6, height=170, elem_classes="glass-gallery",
                                format="png", elem_id="t2i-strip")
-    outputs = [best, progress, plot, front_row, front, gallery, classes, notes, files, state]
+    shown = {"image": best, "progress": progress, "plot": plot, "front_row": front_row, "front": front,
+             "gallery": gallery, "classes": classes, "notes": notes, "files": files, "run": state, "strip": strip}
     conv = gr.State(chat.Conversation())
     # A new Run starts a new conversation. Wired before the search: gradio runs one trigger's listeners
     # in order, each after the previous has finished, so after it this would wait for the whole search.
     gr.on([run.click, caption.submit], chat.reset, conv, [talk["chat"], strip], queue=False, api_visibility="private")
-    gr.on(
-        [run.click, caption.submit], handlers.text_to_image,
-        [caption, w["preset"], w["generations"], w["population"], w["seed"], w["use_d"], control],
-        outputs, api_name="text_to_image", concurrency_id="search", show_progress="minimal")
-    _wire_conversation(talk, caption, w, conv, outputs, strip, control)
+    gr.on([run.click, caption.submit], handlers.text_to_image, _search_inputs(caption, w, control),
+          _outputs(handlers.ImageUpdate, shown), api_name="text_to_image", concurrency_id="search",
+          show_progress="minimal")
+    _wire_conversation(talk, caption, w, conv, shown, control)
     front.select(handlers.choose_front_point, state, [chosen, chosen_label], api_visibility="private")
     _wire_common(w, stop, save, files, state, control)
 
@@ -201,11 +214,10 @@ def _image_to_text_tab() -> None:
             files = gr.File(label="Download: caption and run card", file_count="multiple", interactive=False,
                             height=120)
     upload.change(handlers.preview_upload, upload, [preview, notes], api_visibility="private", queue=False)
-    run.click(
-        handlers.image_to_text,
-        [upload, w["preset"], w["generations"], w["population"], w["seed"], w["use_d"], control],
-        [best, progress, plot, front_row, front, table, notes, files, state],
-        api_name="image_to_text", concurrency_id="search", show_progress="minimal")
+    shown = {"caption": best, "progress": progress, "plot": plot, "front_row": front_row, "front": front,
+             "table": table, "notes": notes, "files": files, "run": state}
+    run.click(handlers.image_to_text, _search_inputs(upload, w, control), _outputs(handlers.TextUpdate, shown),
+              api_name="image_to_text", concurrency_id="search", show_progress="minimal")
     front.select(handlers.choose_front_point, state, [chosen, chosen_label], api_visibility="private")
     _wire_common(w, stop, save, files, state, control)
 

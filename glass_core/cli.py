@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from glass_core.errors import GlassError
 from glass_core.presets import DEFAULT_PRESET, PRESETS, get_preset
+
+if TYPE_CHECKING:
+    from glass_core.runcard import RunCard
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,18 +79,16 @@ def run(args: argparse.Namespace) -> Path:
     return _write(card, args.out)
 
 
-def _write(card, out_root: Path) -> Path:
-    """result.png or caption.txt, plus run.json, in a fresh timestamped folder."""
+def _write(card: RunCard, out_root: Path) -> Path:
+    """The result and run card (glass_core.runcard.save) in a fresh timestamped folder; says where."""
+    from glass_core.runcard import save
+
     slug = re.sub(r"[^a-z0-9]+", "-", card.target.get("caption", card.target.get("path", "image")).lower())[:40]
     folder = out_root / f"{datetime.now():%Y%m%d-%H%M%S}-{slug.strip('-') or 'run'}"
-    folder.mkdir(parents=True, exist_ok=True)
+    save(card, folder)
     output = card.last.output if card.last else None
     if isinstance(output, str):
-        (folder / "caption.txt").write_text(output + "\n")
         print(output)
-    elif output is not None:
-        output.save(folder / "result.png")
-    (folder / "run.json").write_text(json.dumps(card.to_dict(), indent=1))
     for note in (card.last.notes if card.last else ()):
         print(f"Note: {note}", file=sys.stderr)
     print(f"Saved to {folder}", file=sys.stderr)

@@ -1,13 +1,15 @@
-"""Run cards: the JSON that says what a search did and holds enough to reproduce it."""
+"""Run cards: the JSON that says what a search did and holds enough to reproduce it, and `save`."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
 import io
+import json
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -69,8 +71,9 @@ class RunCard:
             result = {
                 "generation": last.generation, "similarity": last.similarity, "realism": last.realism,
                 "genome": last.genome.tolist(), "notes": list(last.notes),
-                "caption" if isinstance(last.output, str) else "image": last.output if isinstance(last.output, str) else "result.png",
             }
+            if isinstance(last.output, str):
+                result["caption"] = last.output
             if last.front is not None:
                 result["front"] = [{"similarity": p.similarity, "realism": p.realism, "genome": p.genome.tolist()} for p in last.front]
         return {
@@ -78,3 +81,30 @@ class RunCard:
             "seed": self.preset.seed, "target": self.target, "device": self.device,
             "libraries": library_versions(), "result": result, "history": self.history,
         }
+
+
+def save(card: RunCard, folder: Path, *, stem: str | None = None) -> list[Path]:
+    """Write the run's result and its card into `folder` (created if needed); the paths, result first.
+
+    The result is `result.png` (an image) or `caption.txt` (a caption) and the card `run.json`;
+    with `stem`, `<stem>.png` or `<stem>.txt` and `<stem>.json`. The card names its result file
+    (`result.file`, and `result.image` for a picture). A card with no generation yet writes the card alone.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = card.to_dict()
+    written: list[Path] = []
+    output = card.last.output if card.last is not None else None
+    if isinstance(output, str):
+        result = folder / (f"{stem}.txt" if stem else "caption.txt")
+        result.write_text(output + "\n", encoding="utf-8")
+    elif output is not None:
+        result = folder / (f"{stem}.png" if stem else "result.png")
+        output.save(result, format="PNG")
+        data["result"]["image"] = result.name
+    if output is not None:
+        data["result"]["file"] = result.name
+        written.append(result)
+    written.append(folder / (f"{stem}.json" if stem else "run.json"))
+    written[-1].write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return written

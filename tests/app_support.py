@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 
+from glass_app import handlers
 from glass_core.availability import preset_status
-from glass_core.generators import FACTORIES
+from glass_core.generators import KINDS, Kind
 from glass_core.pipeline import Pipeline
 from glass_core.presets import PRESETS, Preset
 from glass_core.weights import REPO_WEIGHTS
@@ -44,11 +45,18 @@ class WithDiscriminator:
         return (images.mean(dim=(1, 2, 3)) - images.std(dim=(1, 2, 3))) * 20
 
 
-def load_dgan(device: torch.device, weights_root: Path, **args: Any) -> WithDiscriminator:
-    """Registry factory for the test kind 'test_dgan'."""
-    from glass_core.generators.biggan import load
+class DiscriminatorKind(Kind):
+    """The test kind 'test_dgan': BigGAN's facts and files, loaded as WithDiscriminator."""
 
-    return WithDiscriminator(load(device, weights_root, **args))
+    def load(self, device: torch.device, weights_root: Path, compile: bool = False, **args: Any) -> WithDiscriminator:
+        return WithDiscriminator(super().load(device, weights_root, compile=compile, **args))
+
+
+def named(result: tuple, update: type[tuple]) -> dict[str, Any]:
+    """An endpoint's result, as gradio_client returns it, by the field names of the handler's updates."""
+    fields = handlers.api_fields(update)
+    assert len(result) == len(fields), (fields, result)
+    return dict(zip(fields, result))
 
 
 def mini_ready() -> bool:
@@ -63,10 +71,12 @@ def app_presets(monkeypatch, request) -> dict[str, str]:
         monkeypatch.setenv("GLASS_WEIGHTS", str(REPO_WEIGHTS))
         return {"text2image": "mini_gan", "two_objectives": "mini_gan_d", "image2text": "mini_gpt2",
                 "fluent": "mini_gpt2_fluent"}
-    tiny_root = request.getfixturevalue("tiny_root")
+    # Without the mini set the app tests fall back on the tiny models, whose GPT-2 needs ../shared.
+    tiny_root = request.getfixturevalue("tiny_gpt2_root")
     request.getfixturevalue("test_presets")  # registers test_biggan and test_gpt2
     monkeypatch.setenv("GLASS_WEIGHTS", str(tiny_root))
-    monkeypatch.setitem(FACTORIES, "test_dgan", "app_support:load_dgan")
+    monkeypatch.setitem(KINDS, "test_dgan", DiscriminatorKind("test_dgan", "biggan", "image", class_names="imagenet",
+                                                              compilable=True))
     dgan = PRESETS["test_biggan"].replace(name="test_biggan_d", generator="test_dgan", use_discriminator=True)
     monkeypatch.setitem(PRESETS, dgan.name, dgan)
     fluent = PRESETS["test_gpt2"].replace(name="test_gpt2_fluent", use_discriminator=True,

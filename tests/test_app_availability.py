@@ -20,12 +20,17 @@ def online(monkeypatch):
 
 def test_present_missing_and_downloadable(test_presets, tiny_root, online, monkeypatch):
     assert preset_status(test_presets["test_biggan"], tiny_root) == "present"
-    assert preset_status(test_presets["test_gpt2"], tiny_root) == "present"
     assert preset_status(PRESETS["DeepMindBigGAN256"], tiny_root) == "downloadable"
     monkeypatch.setenv("GLASS_OFFLINE", "1")
     assert preset_status(PRESETS["DeepMindBigGAN256"], tiny_root) == "missing"
+
+
+@pytest.mark.shared  # the tiny GPT-2 reads GPT-2's tokenizer from ../shared
+def test_gpt2_present_but_the_papers_clip_missing(test_presets, tiny_gpt2_root, online, monkeypatch):
+    assert preset_status(test_presets["test_gpt2"], tiny_gpt2_root) == "present"
+    monkeypatch.setenv("GLASS_OFFLINE", "1")
     # GPT-2 is here, but the paper's CLIP is not: the preset as a whole is missing.
-    assert preset_status(PRESETS["GPT2"], tiny_root) == "missing"
+    assert preset_status(PRESETS["GPT2"], tiny_gpt2_root) == "missing"
 
 
 def test_the_mini_set_is_never_downloadable(tmp_path, online):

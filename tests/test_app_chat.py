@@ -13,8 +13,6 @@ from glass_app import chat, handlers
 from glass_core.pipeline import Pipeline
 from glass_core.prompts import WeightedPrompt
 
-FILES, STATE, CHAT, STRIP = 8, 9, 10, 11  # outputs of continue_turn: text_to_image's, then chat and strip
-
 
 class TargetSpy:
     """Records the target and initial population of every core search the app starts."""
@@ -30,12 +28,12 @@ class TargetSpy:
         monkeypatch.setattr(Pipeline, "search", search)
 
 
-def search(presets, control, generations=2) -> list[tuple]:
+def search(presets, control, generations=2) -> list[handlers.ImageUpdate]:
     """A finished plain text-to-image run in the session of `control`."""
     return list(handlers.text_to_image(CAPTION, presets["text2image"], generations, 8, 0, False, control))
 
 
-def turn(presets, conv, control, question, answer, generations=2) -> list[tuple]:
+def turn(presets, conv, control, question, answer, generations=2) -> list[chat.ChatUpdate]:
     """Add a turn and run its continued search to the end."""
     chat.add_turn(question, answer, CAPTION, conv, control)
     return list(chat.continue_turn(CAPTION, presets["text2image"], generations, 8, 0, False, conv, control))
@@ -43,22 +41,22 @@ def turn(presets, conv, control, question, answer, generations=2) -> list[tuple]
 
 def test_a_turn_changes_the_target_and_continues_from_the_population(app_presets, monkeypatch):
     spy, control, conv = TargetSpy(monkeypatch), handlers.Control(), chat.Conversation()
-    before = search(app_presets, control)[-1][STATE].card.last.population
+    before = search(app_presets, control)[-1].run.card.last.population
     updates = turn(app_presets, conv, control, "what colour is the digit?", "red")
     target, initial = spy.calls[-1]
     assert target == [WeightedPrompt(CAPTION, 1.0), WeightedPrompt("a red digit", 0.5)]
     assert np.array_equal(initial, before)
-    card = updates[-1][STATE].card.target
+    card = updates[-1].run.card.target
     assert card["turns"] == [{"question": "what colour is the digit?", "answer": "red"}]
     assert card["prompts"][1] == {"text": "a red digit", "weight": 0.5}
-    assert [label for _, label in updates[-1][STRIP]] == [f"caption: {CAPTION}", "what colour is the digit? red"]
-    assert len(updates[-1][FILES]) == 2 and "Continuing from the population of generation 2" in str(updates[0][CHAT])
+    assert [label for _, label in updates[-1].strip] == [f"caption: {CAPTION}", "what colour is the digit? red"]
+    assert len(updates[-1].files) == 2 and "Continuing from the population of generation 2" in str(updates[0].chat)
 
-    after_first = updates[-1][STATE].card.last.population
+    after_first = updates[-1].run.card.last.population
     updates = turn(app_presets, conv, control, "and the background?", "blue")
     assert np.array_equal(spy.calls[-1][1], after_first) and len(spy.calls[-1][0]) == 3
-    assert [label for _, label in updates[-1][STRIP]][-1] == "and the background? blue"
-    assert len(updates[-1][STRIP]) == 3
+    assert [label for _, label in updates[-1].strip][-1] == "and the background? blue"
+    assert len(updates[-1].strip) == 3
 
 
 def test_a_negated_answer_pushes_away(app_presets, monkeypatch):
@@ -96,9 +94,9 @@ def test_a_turn_stops_the_running_search_and_continues_from_where_it_stopped(app
     waiting.start()
     rest = list(running)  # the stopped search's last update, then its end
     waiting.join(timeout=120)
-    assert len(rest) == 1 and "stopped, result kept" in rest[0][1]
-    assert np.array_equal(spy.calls[-1][1], rest[0][STATE].card.last.population)
-    assert len(result) == 2 and len(result[-1][STRIP]) == 2 and closed.all_closed()
+    assert len(rest) == 1 and "stopped, result kept" in rest[0].progress
+    assert np.array_equal(spy.calls[-1][1], rest[0].run.card.last.population)
+    assert len(result) == 2 and len(result[-1].strip) == 2 and closed.all_closed()
 
 
 def test_a_newer_turn_ends_the_continued_search_too(app_presets):
@@ -109,9 +107,9 @@ def test_a_newer_turn_ends_the_continued_search_too(app_presets):
     next(stream)
     chat.add_turn("and the background?", "blue", CAPTION, conv, control)
     last = list(stream)[-1]
-    assert "stopped, result kept" in last[1] and last[STRIP][-1][1] == "what colour is the digit? red"
+    assert "stopped, result kept" in last.progress and last.strip[-1][1] == "what colour is the digit? red"
     updates = list(chat.continue_turn(CAPTION, app_presets["text2image"], 1, 8, 0, False, conv, control))
-    assert len(updates[-1][STATE].card.target["prompts"]) == 3 and len(updates[-1][STRIP]) == 3
+    assert len(updates[-1].run.card.target["prompts"]) == 3 and len(updates[-1].strip) == 3
 
 
 def test_turns_before_any_search_start_one(app_presets, monkeypatch):
@@ -119,8 +117,8 @@ def test_turns_before_any_search_start_one(app_presets, monkeypatch):
     chat.add_turn("is it red?", "yes", CAPTION, conv, control)
     chat.add_turn("what about the background?", "blue", CAPTION, conv, control)
     updates = list(chat.continue_turn(CAPTION, app_presets["text2image"], 1, 8, 0, False, conv, control))
-    assert spy.calls[-1][1] is None and "No search has run yet" in str(updates[-1][CHAT])
-    assert len(spy.calls[-1][0]) == 3 and [label for _, label in updates[-1][STRIP]] == [
+    assert spy.calls[-1][1] is None and "No search has run yet" in str(updates[-1].chat)
+    assert len(spy.calls[-1][0]) == 3 and [label for _, label in updates[-1].strip] == [
         "what about the background? blue"]
     # both turns were served at once: a second continuation has nothing left to do
     assert list(chat.continue_turn(CAPTION, app_presets["text2image"], 1, 8, 0, False, conv, control)) == []

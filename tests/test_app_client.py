@@ -11,21 +11,25 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from app_support import CAPTION, app_presets, served, wait_for  # noqa: F401  (fixtures)
+from app_support import CAPTION, app_presets, named, served, wait_for  # noqa: F401  (fixtures)
+from glass_app.handlers import ImageUpdate, TextUpdate, api_fields
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_endpoints_are_named(served):
-    names = set(served.client().view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/text_to_image", "/image_to_text"} <= names
+    endpoints = served.client().view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/text_to_image", "/image_to_text"} <= set(endpoints)
+    # what an API caller gets back: the update fields less the page-only ones
+    assert len(endpoints["/text_to_image"]["returns"]) == len(api_fields(ImageUpdate)) == 8
+    assert len(endpoints["/image_to_text"]["returns"]) == len(api_fields(TextUpdate)) == 7
 
 
 def test_search_streams_and_cancel_stops_it(served):
     presets, spy = served.presets, served.spy
     job = served.client().submit(CAPTION, presets["text2image"], 1000, 8, 0, False, api_name="/text_to_image")
     assert wait_for(lambda: len(job.outputs()) >= 4, timeout=60), "fewer than 4 updates streamed"
-    progress = [out[1] for out in job.outputs()]
+    progress = [named(out, ImageUpdate)["progress"] for out in job.outputs()]
     assert progress[0].startswith("Generation 1 of 1000") and "Generation 4 of 1000" in progress[3]
     job.cancel()
     assert wait_for(spy.all_closed, timeout=30), "the core search kept running after cancel"
@@ -46,9 +50,9 @@ def test_bad_input_comes_back_as_a_clear_error(served):
 
 def test_image_to_text_endpoint(served):
     presets = served.presets
-    result = served.client().predict(handle_file(str(EXAMPLES / "red-7-on-blue.png")), presets["image2text"], 2, 4, 0,
-                              api_name="/image_to_text")
-    caption, progress, files = result[0], result[1], result[6]
+    result = named(served.client().predict(handle_file(str(EXAMPLES / "red-7-on-blue.png")), presets["image2text"],
+                                           2, 4, 0, api_name="/image_to_text"), TextUpdate)
+    caption, progress, files = result["caption"], result["progress"], result["files"]
     assert isinstance(caption, str) and "Generation 2 of 2" in progress
     card = json.loads(Path(next(f for f in files if f.endswith(".json"))).read_text())
     assert card["result"]["caption"] == caption and "image_sha256" in card["target"]
@@ -60,7 +64,8 @@ def test_sessions_see_only_their_own_runs(served):
 
     def run(caption: str) -> dict:
         result = served.client().predict(caption, presets["text2image"], 3, 8, 1, False, api_name="/text_to_image")
-        return json.loads(Path(next(f for f in result[7] if f.endswith(".json"))).read_text())
+        files = named(result, ImageUpdate)["files"]
+        return json.loads(Path(next(f for f in files if f.endswith(".json"))).read_text())
 
     with ThreadPoolExecutor(2) as pool:
         cards = list(pool.map(run, captions))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -13,13 +14,8 @@ from PIL import Image
 
 from app_support import CAPTION, SearchSpy, app_presets  # noqa: F401  (fixture)
 from glass_app import handlers
-from glass_core.generators import FACTORIES
+from glass_core.generators import KINDS, Kind, get_kind
 from glass_core.presets import PRESETS
-
-# outputs of text_to_image: image, progress, plot, front row, front, gallery, classes, notes, files, state
-T2I_ROW, T2I_FRONT, T2I_NOTES, T2I_FILES, T2I_STATE = 3, 4, 7, 8, 9
-# outputs of image_to_text: caption, progress, plot, front row, front, table, notes, files, state
-I2T_NOTES, I2T_FILES = 6, 7
 
 
 def t2i(presets, caption=CAPTION, generations=2, population=8, seed=0, use_d=False, preset=None):
@@ -48,20 +44,20 @@ def test_long_caption_is_truncated_and_said_so(app_presets):
     long = " ".join(["a red seven on a blue background"] * 20)
     with pytest.warns(UserWarning, match="77 tokens"):
         updates = t2i(app_presets, caption=long, generations=1)
-    assert "only its beginning is used" in updates[-1][T2I_NOTES]
+    assert "only its beginning is used" in updates[-1].notes
 
 
 def test_a_run_streams_one_update_per_generation(app_presets):
     updates = t2i(app_presets, generations=3)
     assert len(updates) == 3
-    image, progress, plot = updates[-1][:3]
-    assert Image.open(image).size == (256, 256) and "Generation 3 of 3" in progress  # 32 px enlarged
-    assert list(plot["generation"]) == [1, 1, 2, 2, 3, 3]
-    assert updates[0][T2I_FILES] is None and len(updates[-1][T2I_FILES]) == 2
+    last = updates[-1]
+    assert Image.open(last.image).size == (256, 256) and "Generation 3 of 3" in last.progress  # 32 px enlarged
+    assert list(last.plot["generation"]) == [1, 1, 2, 2, 3, 3]
+    assert updates[0].files is None and len(last.files) == 2
 
 
 def test_saved_files_are_the_result_and_its_run_card(app_presets):
-    run = t2i(app_presets, generations=2, seed=5)[-1][T2I_STATE]
+    run = t2i(app_presets, generations=2, seed=5)[-1].run
     png, card = handlers.save_result(run)
     assert Image.open(png).size == run.card.last.output.size
     data = json.loads(Path(card).read_text())
@@ -83,9 +79,9 @@ def test_non_numbers_are_refused(app_presets, value, message):
 def test_numbers_out_of_range_are_clamped_with_a_note(app_presets):
     with pytest.warns(UserWarning, match="outside"):
         updates = t2i(app_presets, generations=0, population=1, seed=-4)
-    notes = updates[-1][T2I_NOTES]
+    notes = updates[-1].notes
     assert "Generations 0 is outside" in notes and "Population 1" in notes and "Seed -4" in notes
-    assert len(updates) == 1 and updates[-1][T2I_STATE].card.preset.pop_size == 2
+    assert len(updates) == 1 and updates[-1].run.card.preset.pop_size == 2
 
 
 def test_too_many_generations_are_capped_and_the_search_closes(app_presets, monkeypatch):
@@ -93,7 +89,7 @@ def test_too_many_generations_are_capped_and_the_search_closes(app_presets, monk
     with pytest.warns(UserWarning, match="using 1000"):
         stream = handlers.text_to_image(CAPTION, app_presets["text2image"], 10**6, 4, 0, False)
         first = next(stream)
-    assert "of 1000" in first[1]
+    assert "of 1000" in first.progress
     stream.close()  # what gradio does on Stop
     assert spy.all_closed()
 
@@ -101,18 +97,18 @@ def test_too_many_generations_are_capped_and_the_search_closes(app_presets, monk
 def test_discriminator_on_a_generator_without_one_falls_back(app_presets, monkeypatch):
     # The same generator under a name no two-objective preset uses: it offers no second objective.
     base = PRESETS[app_presets["text2image"]]
-    monkeypatch.setitem(FACTORIES, "plain_copy", FACTORIES[base.generator])
+    monkeypatch.setitem(KINDS, "plain_copy", dataclasses.replace(get_kind(base.generator), name="plain_copy"))
     monkeypatch.setitem(PRESETS, "plain", base.replace(name="plain", generator="plain_copy", use_discriminator=False))
     with pytest.warns(UserWarning, match="no second objective"):
         updates = t2i(app_presets, use_d=True, generations=1, preset="plain")
-    assert updates[-1][T2I_STATE].card.preset.use_discriminator is False
+    assert updates[-1].run.card.preset.use_discriminator is False
 
 
 def test_two_objective_run_shows_a_front_and_a_chosen_point(app_presets):
     updates = t2i(app_presets, preset=app_presets["two_objectives"], use_d=True, generations=3, population=12)
-    row, front, run = updates[-1][T2I_ROW], updates[-1][T2I_FRONT], updates[-1][T2I_STATE]
+    row, front, run = updates[-1].front_row, updates[-1].front, updates[-1].run
     assert row["visible"] is True and len(front) == len(run.front) >= 1
-    assert t2i(app_presets, generations=1)[-1][T2I_ROW]["visible"] is False
+    assert t2i(app_presets, generations=1)[-1].front_row["visible"] is False
     sims = [p.similarity for p in run.front]
     event = gr.SelectData(None, {"index": [min(sims), min(sims)], "value": [min(sims), min(sims)]})
     picture, label = handlers.choose_front_point(run, event)
@@ -123,7 +119,7 @@ def test_fluency_as_a_second_objective_gives_a_caption_front(app_presets, tmp_pa
     path = tmp_path / "picture.png"
     colour_picture().save(path)
     updates = list(handlers.image_to_text(str(path), app_presets["fluent"], 2, 8, 0, True))
-    row, front, run = updates[-1][3], updates[-1][4], updates[-1][-1]
+    row, front, run = updates[-1].front_row, updates[-1].front, updates[-1].run
     assert row["visible"] is True and len(front) == len(run.front) >= 1
     best = max(run.front, key=lambda p: p.similarity)
     event = gr.SelectData(None, {"index": [best.similarity] * 2, "value": [best.similarity] * 2})
@@ -140,7 +136,7 @@ def test_malformed_weighted_prompts_are_refused(app_presets):
 
 
 def test_a_preset_that_fails_to_load_gets_a_message(app_presets, monkeypatch):
-    monkeypatch.setitem(FACTORIES, "broken", "glass_no_such_module:load")
+    monkeypatch.setitem(KINDS, "broken", Kind("broken", "glass_no_such_module", "image"))
     monkeypatch.setitem(PRESETS, "broken", PRESETS[app_presets["text2image"]].replace(name="broken", generator="broken"))
     assert "broken could not be loaded (ModuleNotFoundError" in error_of(lambda: t2i(app_presets, preset="broken"))
 
@@ -209,10 +205,10 @@ def test_any_common_image_mode_is_captioned(app_presets, tmp_path, mode, fmt):
     path = tmp_path / f"picture.{fmt.lower()}"
     picture.save(path, format=fmt)
     updates = i2t(app_presets, str(path))
-    caption, progress = updates[-1][:2]
+    caption, progress = updates[-1].caption, updates[-1].progress
     assert isinstance(caption, str) and caption and "Generation 1 of 1" in progress
     assert Image.open(handlers.preview_upload(str(path))[0]).mode == "RGB"
-    assert Path(updates[-1][I2T_FILES][0]).read_text().strip() == caption
+    assert Path(updates[-1].files[0]).read_text().strip() == caption
 
 
 def test_stop_ends_after_the_current_generation_and_keeps_the_result(app_presets, monkeypatch):
@@ -220,11 +216,11 @@ def test_stop_ends_after_the_current_generation_and_keeps_the_result(app_presets
     control = handlers.Control()
     stream = handlers.text_to_image(CAPTION, app_presets["text2image"], 500, 8, 0, False, control)
     next(stream)
-    assert control.running and next(stream)[T2I_FILES] is None
+    assert control.running and next(stream).files is None
     handlers.request_stop(control)  # what the Stop button does
     last = next(stream)
-    assert "Generation 3 of 500" in last[1] and "stopped, result kept" in last[1]
-    assert len(last[T2I_FILES]) == 2 and last[T2I_STATE].card.last.generation == 3
+    assert "Generation 3 of 500" in last.progress and "stopped, result kept" in last.progress
+    assert len(last.files) == 2 and last.run.card.last.generation == 3
     with pytest.raises(StopIteration):
         next(stream)
     assert spy.all_closed() and not control.running

@@ -9,7 +9,8 @@ import pytest
 import torch
 from gradio_client.exceptions import AppError
 
-from app_support import app_presets, served  # noqa: F401  (fixtures)
+from app_support import app_presets, named, served  # noqa: F401  (fixtures)
+from glass_app.handlers import ImageUpdate
 from glass_core.cli import main
 from glass_core.pipeline import Pipeline
 from glass_core.prompts import combine
@@ -61,9 +62,9 @@ def test_cli_refuses_a_malformed_spec_in_one_line(tmp_path, test_presets, tiny_r
 def test_endpoint_accepts_weighted_prompts_and_refuses_malformed_ones(served, monkeypatch):
     spy = EncodeSpy(monkeypatch)
     client, preset = served.client(), served.presets["text2image"]
-    result = client.predict(SPEC, preset, 2, 8, 0, False, api_name="/text_to_image")
-    card = json.loads(Path(next(f for f in result[7] if f.endswith(".json"))).read_text())
-    assert card["target"] == {"caption": SPEC} and "Generation 2 of 2" in result[1]
+    result = named(client.predict(SPEC, preset, 2, 8, 0, False, api_name="/text_to_image"), ImageUpdate)
+    card = json.loads(Path(next(f for f in result["files"] if f.endswith(".json"))).read_text())
+    assert card["target"] == {"caption": SPEC} and "Generation 2 of 2" in result["progress"]
     assert spy.matches_weighted_sum()
     for spec, message in MALFORMED:
         with pytest.raises(AppError, match=message):
