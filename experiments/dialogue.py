@@ -1,6 +1,7 @@
 """Conversation turns and fluent captions, measured on the embedded mini set.
 
-`python -m experiments.dialogue` writes benchmarks/dialogue_and_fluency.{md,json}:
+`python -m experiments.dialogue` writes benchmarks/dialogue_and_fluency.{md,json} under the
+current directory (see --out):
 
 (a) text → image: a caption without colours ("the number seven", "a 3") is searched; then turns
 that name the colours ("what colour is the digit?" "red", "and the background?" "blue") continue
@@ -21,17 +22,18 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from experiments.common import command, heldout_pictures, last_record, new_record
 from glass_core.conversation import NO, YES, Turn, dialogue_prompts, turn_prompt
-from glass_core.generators.base import to_pil
-from training.mini import data
-from training.mini.judge import Judge, Verdict, parse_caption
 from glass_core.pipeline import Pipeline
 from glass_core.presets import DEFAULT_PRESET
 from glass_core.prompts import WeightedPrompt
 from glass_core.records import GenerationRecord
+from training.mini import data
+from training.mini.judge import Judge, Verdict, parse_caption
 
 CASES = [(7, "red", "blue"), (3, "yellow", "black"), (4, "white", "magenta"), (2, "green", "black")]
-OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "dialogue_and_fluency"
+OUT = Path("benchmarks") / "dialogue_and_fluency"
+PICTURE_SEED = data.SEED + 7
 
 
 def colourless(digit: int, k: int) -> str:
@@ -60,14 +62,6 @@ ARMS: dict[str, Callable[[str, list[Turn]], list[WeightedPrompt]]] = {
 }
 
 
-def last(records) -> GenerationRecord:
-    """The final record of a search."""
-    rec = None
-    for rec in records:
-        pass
-    return rec
-
-
 def judge_record(pipe: Pipeline, judge: Judge, rec: GenerationRecord, case: tuple, full: torch.Tensor) -> dict:
     """The judge's reading of the best picture and of the population, and CLIP's view of the full caption."""
     digit, fg, bg = case
@@ -87,17 +81,17 @@ def dialogue_case(pipe: Pipeline, judge: Judge, case: tuple, k: int, seed: int, 
     caption, turns = colourless(digit, k), colour_turns(fg, bg)
     full_text = f"a {fg} {data.DIGIT_WORDS[digit]} on a {bg} background"
     full, _ = pipe.encode_target(full_text)
-    start = last(pipe.search(caption, generations=gens, seed=seed))
+    start = last_record(pipe.search(caption, generations=gens, seed=seed))
     out: dict[str, Any] = {"case": list(case), "caption": caption, "seed": seed,
                            "start": judge_record(pipe, judge, start, case, full), "arms": {}}
     for arm, prompts_of in ARMS.items():
         rec, stages = start, []
         for n in (1, 2):
-            rec = last(pipe.search(prompts_of(caption, turns[:n]), initial=rec.population,
-                                   generations=gens, seed=seed + n))
+            rec = last_record(pipe.search(prompts_of(caption, turns[:n]), initial=rec.population,
+                                          generations=gens, seed=seed + n))
             stages.append(judge_record(pipe, judge, rec, case, full))
         out["arms"][arm] = stages
-    ref = last(pipe.search(full_text, generations=3 * gens, seed=seed))
+    ref = last_record(pipe.search(full_text, generations=3 * gens, seed=seed))
     out["full caption from the start"] = judge_record(pipe, judge, ref, case, full)
     return out
 
@@ -125,15 +119,6 @@ def phrasing_diagnostic(pipe: Pipeline, n: int = 200) -> dict[str, dict[str, flo
     return out
 
 
-def caption_pictures(n: int) -> list[tuple[Any, tuple[int, str, str]]]:
-    """n held-out pictures (new handwriting, combinations no model trained on) and their truth."""
-    rng = np.random.default_rng(data.SEED + 7)
-    combos = sorted(data.heldout_combos())
-    picks = [combos[i] for i in rng.choice(len(combos), n, replace=False)]
-    rendered = data.render_combos(picks, rng, split="test")
-    return list(zip(to_pil(rendered["images"]), picks))
-
-
 def _caption_verdict(caption: str, truth: tuple) -> dict[str, bool]:
     """Which of digit, foreground and background a caption gets right, and whether all three."""
     seen: Verdict = parse_caption(caption)
@@ -146,7 +131,7 @@ def caption_case(pipes: dict[str, Pipeline], fluency: Any, picture: Any, truth: 
     """Both captioners on one picture: caption, correctness, fluency, similarity (and the front's best)."""
     out: dict[str, Any] = {"truth": list(truth)}
     for name, pipe in pipes.items():
-        rec = last(pipe.search(picture, generations=gens, seed=seed))
+        rec = last_record(pipe.search(picture, generations=gens, seed=seed))
         out[name] = {"caption": rec.output, **_caption_verdict(rec.output, truth),
                      "fluency": float(fluency.discriminate([rec.output])[0]), "similarity": rec.similarity}
         if rec.front:  # the shown caption follows the preset's show_within; the most similar end is kept too
@@ -159,8 +144,6 @@ def caption_case(pipes: dict[str, Pipeline], fluency: Any, picture: Any, truth: 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Both measurements with the settings in `args`."""
-    from glass_core.runcard import library_versions
-
     torch.manual_seed(0)
     t0 = time.perf_counter()
     judge = Judge()
@@ -172,17 +155,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
              for name in (args.i2t, args.i2t_fluent)}
     fluency = pipes[args.i2t_fluent].generator  # the same GPT-2 scores both arms' captions
     captions = [caption_case(pipes, fluency, pic, truth, 0, args.generations)
-                for pic, truth in caption_pictures(args.pictures)]
+                for pic, truth in heldout_pictures(args.pictures, PICTURE_SEED, draw="choice")]
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     settings["population"] = gan.preset.pop_size
-    return {"settings": settings, "libraries": library_versions(), "phrasing": phrasing_diagnostic(gan),
+    return {"settings": settings, "phrasing": phrasing_diagnostic(gan),
             "dialogue": runs, "captions": captions,
             "seconds": {"dialogue": round(t1 - t0, 1), "captions": round(time.perf_counter() - t1, 1)}}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Presets, sizes and where to write."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m experiments.dialogue", description=__doc__.splitlines()[0])
     p.add_argument("--t2i", default=DEFAULT_PRESET["text2image"])
     p.add_argument("--i2t", default="mini_gpt2")
     p.add_argument("--i2t-fluent", default="mini_gpt2_fluent")
@@ -191,21 +174,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, default=1, help="seeds per case")
     p.add_argument("--pictures", type=int, default=4, help="held-out pictures to caption")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--weights", type=Path, help="weights folder (default: the repository's weights/)")
+    p.add_argument("--weights", type=Path, help="weights root (default: weights/ or $GLASS_WEIGHTS)")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", type=Path, default=OUT, help="path stem: .json and .md are written")
+    p.add_argument("--out", type=Path, default=OUT, help=f"path stem: .json and .md are written (default {OUT})")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Measure, then write the JSON and the Markdown report."""
+    """Measure, then write the JSON and the Markdown report; return the record."""
     from experiments.dialogue_report import write
 
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    result = measure(args)
-    write(result, args.out)
-    return result
+    record = new_record(command("experiments.dialogue", argv), **measure(args))
+    write(record, args.out)
+    return record
 
 
 if __name__ == "__main__":

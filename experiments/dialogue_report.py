@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-import torch
+from experiments.common import describe_machine, table, write_record
 
 STAGES = ("after turn 1 (digit colour)", "after turn 2 (background)")
 KEYS = ("fg", "bg", "digit", "pop_fg", "pop_bg", "clip_full_caption")
@@ -43,21 +38,11 @@ def caption_summary(cases: list[dict]) -> dict[str, dict[str, float]]:
     return out
 
 
-def machine() -> dict[str, Any]:
-    """Where and when the figures were taken."""
-    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-
-
 def _table(rows: dict[str, dict[str, float]], columns: list[tuple[str, str]]) -> list[str]:
     """A Markdown table: one row per key of `rows`, the named columns."""
-    lines = ["| | " + " | ".join(title for _, title in columns) + " |",
-             "| --- |" + " --- |" * len(columns)]
-    lines += [f"| {name} | " + " | ".join(f"{row[key]:.3f}" if isinstance(row[key], float) else str(row[key])
-                                          for key, _ in columns) + " |" for name, row in rows.items()]
-    return lines
+    return table(["", *(title for _, title in columns)],
+                 [[name, *(f"{row[key]:.3f}" if isinstance(row[key], float) else row[key] for key, _ in columns)]
+                  for name, row in rows.items()])
 
 
 def _settings_lines(result: dict) -> list[str]:
@@ -65,8 +50,8 @@ def _settings_lines(result: dict) -> list[str]:
     s, m = result["settings"], result["machine"]
     libs = ", ".join(f"{k} {v}" for k, v in result["libraries"].items())
     n_runs = len(result["dialogue"])
-    return [f"Measured {m['date']} on {m['cpu']} ({m['cpu_count']} CPUs, torch threads {m['torch_threads']},"
-            f" GPU: {m['cuda'] or 'none'}); {m['platform']}.", f"Libraries: {libs}.", "",
+    return [f"Measured {result['date']} on {describe_machine(m)}; {m['platform']}.", f"Libraries: {libs}.",
+            f"Command: `{result['command']}`.", "",
             f"Settings: presets {s['t2i']}, {s['i2t']}, {s['i2t_fluent']}; {s['generations']} generations per"
             f" stage, population {s['population']}; text → image: {s['cases']} colour cases × {s['seeds']} seeds ="
             f" {n_runs} runs; image → text: {s['pictures']} held-out pictures × 1 seed. Wall time:"
@@ -82,18 +67,15 @@ def _caption_rows(cases: list[dict]) -> list[str]:
     """One row per picture: each captioner's caption, and the front's most similar one where there is a front."""
     names = [n for n in cases[0] if n != "truth"] if cases else []
     fronts = [n for n in names if "front" in cases[0][n]]
-    lines = ["| truth (digit, fg, bg) | " + " | ".join(names + [f"{n}, front's most similar" for n in fronts]) + " |",
-             "| --- |" + " --- |" * (len(names) + len(fronts))]
-    for case in cases:
-        cells = [_cell(case[n]) for n in names] + [_cell(case[n]["front"], "most_similar") for n in fronts]
-        lines.append(f"| {tuple(case['truth'])} | " + " | ".join(cells) + " |")
-    return lines
+    header = ["truth (digit, fg, bg)", *names, *(f"{n}, front's most similar" for n in fronts)]
+    return table(header, [[tuple(case["truth"]), *(_cell(case[n]) for n in names),
+                           *(_cell(case[n]["front"], "most_similar") for n in fronts)] for case in cases])
 
 
 def markdown(result: dict) -> str:
     """The report: settings, the CLIP's reading of each phrasing, the dialogue table, the caption table."""
     lines = ["# Conversation turns and fluent captions on the embedded mini set", "",
-             "Written by `python -m experiments.dialogue`; raw figures in `dialogue_and_fluency.json`.", ""]
+             "Written by `python -m experiments.dialogue`; raw figures in the .json file beside this one.", ""]
     lines += _settings_lines(result)
     lines += ["## Does the mini CLIP read a colour from each phrasing?", "",
               "Zero-shot: for 200 held-out pictures, which of the 8 colour names, put in the phrasing, scores"
@@ -158,16 +140,13 @@ def findings(result: dict) -> list[str]:
     lines += _phrasing_finding(result) + _dialogue_finding(result["dialogue_summary"])
     lines += _caption_finding(result["caption_summary"]) if len(result["caption_summary"]) >= 2 else []
     return lines + ["", "The mini CLIP was trained only on full captions from five templates that name the digit and"
-                    " both colours (`glass_core/mini/data.py`, `TRAIN_TEMPLATES`): colourless captions and"
+                    " both colours (`training/mini/data.py`, `TRAIN_TEMPLATES`): colourless captions and"
                     " conversation.py's 'question answer' phrasing lie outside what it has read."]
 
 
-def write(result: dict, stem: Path) -> None:
-    """Add summaries and the machine, then write stem.json and stem.md."""
-    result["machine"] = machine()
-    result["dialogue_summary"] = dialogue_summary(result["dialogue"])
-    result["caption_summary"] = caption_summary(result["captions"])
-    result["findings"] = findings(result)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
-    stem.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
+def write(record: dict, stem: Path) -> None:
+    """Add the summaries and findings to the record, then write stem.json and stem.md."""
+    record["dialogue_summary"] = dialogue_summary(record["dialogue"])
+    record["caption_summary"] = caption_summary(record["captions"])
+    record["findings"] = findings(record)
+    write_record(record, stem, markdown(record))

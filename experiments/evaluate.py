@@ -4,48 +4,26 @@ Text→image: held-out captions (held-out templates naming held-out digit/colour
 go through the mini GAN search, GA and NSGA-II with the discriminator; the independent judge
 reads digit and colours off the picture found. Image→text: held-out pictures (held-out
 handwriting in held-out combinations) go through the mini GPT-2 search; the caption found is
-parsed. Writes benchmarks/mini_evaluation.md and .json.
+parsed. Writes benchmarks/mini_evaluation.{md,json} under the current directory (see --out).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
-import platform
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from glass_core.generators.base import to_pil
+from experiments.common import (command, describe_machine, heldout_captions, heldout_pictures, last_record,
+                                new_record, table, write_record)
 from training.mini import data
 from training.mini.judge import Judge, parse_caption
 
-OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "mini_evaluation"
+OUT = Path("benchmarks") / "mini_evaluation"
 TEXT_PRESETS = ("mini_gan", "mini_gan_d")
 IMAGE_PRESETS = ("mini_gpt2",)  # mini_gpt2_fluent: measured in experiments.dialogue
 SEED = 123
-
-
-def heldout_prompts(n: int) -> list[tuple[str, tuple[int, str, str]]]:
-    """n held-out captions with the (digit, fg, bg) they name, seeded; words and numerals alternate."""
-    rng = np.random.default_rng(SEED)
-    combos = sorted(data.heldout_combos())
-    picks = [combos[i] for i in rng.permutation(len(combos))[:n]]
-    return [(data.caption(*c, data.HELDOUT_TEMPLATES[i % 2], numeral=bool(i // 2 % 2)), c)
-            for i, c in enumerate(picks)]
-
-
-def heldout_pictures(n: int) -> list[tuple[object, tuple[int, str, str]]]:
-    """n held-out pictures (PIL, 32×32) with the (digit, fg, bg) they show, seeded."""
-    rng = np.random.default_rng(SEED + 1)
-    combos = sorted(data.heldout_combos())
-    picks = [combos[i] for i in rng.permutation(len(combos))[:n]]
-    batch = data.render_combos(picks, rng, split="test")
-    return list(zip(to_pil(batch["images"]), picks))
 
 
 def judge_accuracy(judge: Judge, n: int = 500) -> dict:
@@ -77,9 +55,7 @@ def clip_ceiling(pipe, pictures: list) -> dict:
 
 def run_one(pipe, target, truth: tuple[int, str, str], judge: Judge, overrides: dict, seed: int) -> dict:
     """One search to the end; what it found and whether the judge agrees with the target."""
-    last = None
-    for last in pipe.search(target, seed=seed, **overrides):
-        pass
+    last = last_record(pipe.search(target, seed=seed, **overrides))
     if isinstance(last.output, str):
         verdict = parse_caption(last.output)
         shown = last.output
@@ -104,31 +80,16 @@ def summarise(rows: list[dict]) -> dict:
             "seconds_max": float(np.max([r["seconds"] for r in rows]))}
 
 
-def machine() -> dict:
-    """CPU model, cores, threads and library versions, for the record."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    libs = {name: version(name) for name in
-            ("torch", "open_clip_torch", "transformers", "pymoo", "scikit-learn", "numpy")}
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(), "libraries": libs,
-            "date": datetime.datetime.now().isoformat(timespec="seconds")}
-
-
-def evaluate(n_prompts: int, n_pictures: int, overrides: dict, log=print) -> dict:
+def evaluate(n_prompts: int, n_pictures: int, overrides: dict, log=print, weights_root: Path | None = None) -> dict:
     """Every preset on its held-out targets; per-search rows and per-preset summaries."""
     from glass_core.pipeline import Pipeline
 
     judge = Judge()
-    jobs = [(name, heldout_prompts(n_prompts)) for name in TEXT_PRESETS]
-    jobs += [(name, heldout_pictures(n_pictures)) for name in IMAGE_PRESETS]
+    jobs = [(name, heldout_captions(n_prompts, SEED, varied=True)) for name in TEXT_PRESETS]
+    jobs += [(name, heldout_pictures(n_pictures, SEED + 1)) for name in IMAGE_PRESETS]
     results = {}
     for name, targets in jobs:
-        pipe = Pipeline.from_preset(name, device="cpu")
+        pipe = Pipeline.from_preset(name, device="cpu", weights_root=weights_root)
         rows = []
         for i, (target, truth) in enumerate(targets):
             rows.append(run_one(pipe, target, truth, judge, overrides, seed=i))
@@ -157,8 +118,20 @@ def _verdict(res: dict) -> str:
     return "met" if met else "missed"
 
 
-def to_markdown(report: dict, info: dict) -> str:
-    """The report as Markdown tables with the machine underneath."""
+COLUMNS = ("preset", "task", "algorithm", "pop × gens", "searches", "digit right", "digit + colours right",
+           "mean similarity", "evaluations", "s / search (mean, max)", "targets")
+
+
+def _row(name: str, res: dict) -> list:
+    """One preset's cells under COLUMNS."""
+    s = res["summary"]
+    return [name, res["task"], res["algorithm"], f"{res['pop_size']} × {res['generations']}", s["n"],
+            f"{s['digit_right']:.0%}", f"{s['all_right']:.0%}", f"{s['similarity']:.3f}", f"{s['evaluations']:.0f}",
+            f"{s['seconds']:.1f}, {s['seconds_max']:.1f}", _verdict(res)]
+
+
+def to_markdown(report: dict) -> str:
+    """The record as Markdown tables with the machine underneath."""
     judge = report["judge"]
     lines = ["# Mini model set: searches judged on held-out data", "",
              "Text→image: held-out caption templates naming held-out (digit, colour, colour)"
@@ -167,46 +140,38 @@ def to_markdown(report: dict, info: dict) -> str:
              " digit and the two colours. Targets (issue 4): text→image ≥ 90 % right; image→text ≥ 80 %"
              " right digit and ≥ 60 % digit + colours; every search ≤ 10 s.", "",
              f"The judge itself, on {judge['n']} held-out real pictures: digit {judge['digit']:.1%},"
-             f" both colours {judge['colours']:.1%}.", "",
-             "| preset | task | algorithm | pop × gens | searches | digit right | digit + colours right"
-             " | mean similarity | evaluations | s / search (mean, max) | targets |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for name, res in report["presets"].items():
-        s = res["summary"]
-        lines.append(f"| {name} | {res['task']} | {res['algorithm']} | {res['pop_size']} × {res['generations']}"
-                     f" | {s['n']} | {s['digit_right']:.0%} | {s['all_right']:.0%} | {s['similarity']:.3f}"
-                     f" | {s['evaluations']:.0f} | {s['seconds']:.1f}, {s['seconds_max']:.1f} | {_verdict(res)} |")
+             f" both colours {judge['colours']:.1%}.", ""]
+    lines += table(COLUMNS, [_row(name, res) for name, res in report["presets"].items()])
     ceilings = [(n, r["clip_ceiling"]) for n, r in report["presets"].items() if "clip_ceiling" in r]
     if ceilings:
         n, c = ceilings[0]
         lines += ["", f"Ceiling for image→text: the mini CLIP itself ranks the true caption first among all"
                   f" 1,120 captions the mini GPT-2 writes for {c['all']:.0%} of these {c['n']} pictures"
                   f" (right digit {c['digit']:.0%}); a caption search cannot beat its scorer."]
-    libs = ", ".join(f"{k} {v}" for k, v in info["libraries"].items())
-    lines += ["", f"Machine: {info['cpu']}, {info['cores']} cores, torch threads {info['torch_threads']};"
-              f" Python {info['python']}; {libs}. Date: {info['date']}.",
-              "", "Command: `python -m experiments.evaluate` (see --help). Per-search rows are in"
-              " mini_evaluation.json."]
+    libs = ", ".join(f"{k} {v}" for k, v in report["libraries"].items())
+    lines += ["", f"Machine: {describe_machine(report['machine'])}; {libs}. Date: {report['date']}.",
+              "", f"Command: `{report['command']}` (see --help). Per-search rows are in the .json file"
+              " beside this one."]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the evaluation and write the Markdown and JSON reports."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m experiments.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prompts", type=int, default=50, help="held-out captions per text→image preset (at most 50)")
     parser.add_argument("--pictures", type=int, default=50, help="held-out pictures per image→text preset (at most 50)")
     parser.add_argument("--pop-size", type=int, help="override every preset's population")
     parser.add_argument("--generations", type=int, help="override every preset's generations")
-    parser.add_argument("--out", type=Path, default=OUT, help="report path without extension")
+    parser.add_argument("--weights", type=Path, help="weights root (default: weights/ or $GLASS_WEIGHTS)")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"report path without extension (default {OUT})")
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in (("pop_size", args.pop_size), ("generations", args.generations)) if v}
-    report = evaluate(args.prompts, args.pictures, overrides)
-    info = machine()
-    text = to_markdown(report, info)
+    record = new_record(command("experiments.evaluate", argv),
+                        **evaluate(args.prompts, args.pictures, overrides, weights_root=args.weights))
+    text = to_markdown(record)
     print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".md").write_text(text)
-    args.out.with_suffix(".json").write_text(json.dumps({"machine": info, **report}, indent=2, default=str) + "\n")
+    write_record(record, args.out, text)
 
 
 if __name__ == "__main__":

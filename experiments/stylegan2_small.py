@@ -1,6 +1,6 @@
 """Measure scoring at 256 px instead of full size: speed-up, and agreement of the scores.
 
-    python -m experiments.stylegan2_small [--latents 24] [--batch 4]
+    python -m experiments.stylegan2_small [--latents 24] [--batch 4] [--out benchmarks/stylegan2_small_scoring]
 
 Runs an FFHQ-shaped config-f generator (1024 px, 18 ws) with random weights: speed does not
 depend on weight values, but score agreement does, so two scorers are reported:
@@ -12,16 +12,13 @@ depend on weight values, but score agreement does, so two scorers are reported:
   and the full image after that resize is all any CLIP could possibly react to; a scorer
   with no learned weights measures exactly that, independent of any trained network.
 
-Writes benchmarks/stylegan2_small_scoring.{json,md}.
+Writes benchmarks/stylegan2_small_scoring.{json,md} under the current directory (see --out).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -30,12 +27,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from experiments.common import command, new_record, table, write_record
 from glass_core.nets.stylegan2.discriminator import Discriminator, DiscriminatorConfig
 from glass_core.nets.stylegan2.networks import Generator, GeneratorConfig, SynthesisLayer
 from glass_core.nets.stylegan2.ops import upsample_to
 
 RES, SMALL = 1024, 256
-OUT = Path(__file__).resolve().parents[2] / "benchmarks"
+OUT = Path("benchmarks") / "stylegan2_small_scoring"
 CHANNELS = {r: min(32768 // r, 512) for r in [2 ** i for i in range(2, 11)]}  # config-f widths
 
 
@@ -88,13 +86,9 @@ def calibrate(G: Generator, z: torch.Tensor) -> dict:
 
 def clip_scorer():
     """The project's scorer around a randomly initialised ViT-B-32-quickgelu (no download)."""
-    import open_clip
+    from glass_core.scorer import random_clip
 
-    from glass_core.scorer import ClipScorer
-
-    torch.manual_seed(1)
-    model = open_clip.create_model("ViT-B-32-quickgelu")
-    return ClipScorer(model, open_clip.get_tokenizer("ViT-B-32-quickgelu"), torch.device("cpu"))
+    return random_clip(torch.device("cpu"), seed=1)  # seed 1: the committed record's
 
 
 def timed(fn, *args):
@@ -191,47 +185,27 @@ def pixel_cosine(px: torch.Tensor, target: torch.Tensor) -> np.ndarray:
     return (centre(px) @ centre(target).T).squeeze(1).numpy()
 
 
-def cpu_model() -> str:
-    """The CPU's marketing name from /proc/cpuinfo, else what platform knows."""
-    info = Path("/proc/cpuinfo")
-    lines = info.read_text().splitlines() if info.exists() else []
-    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), platform.processor())
-
-
-def machine() -> dict:
-    """CPU model, cores, library versions."""
-    import open_clip
-    import scipy
-
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-            "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "open_clip": open_clip.__version__}
-
-
-def write(result: dict) -> None:
-    """JSON and a short markdown table."""
-    OUT.mkdir(exist_ok=True)
-    (OUT / "stylegan2_small_scoring.json").write_text(json.dumps(result, indent=2) + "\n")
-    t, a, m = result["timing"], result["agreement"], result["machine"]
+def markdown(result: dict) -> str:
+    """A short markdown table of the record."""
+    t, a, m, libs = result["timing"], result["agreement"], result["machine"], result["libraries"]
+    rows = [*[(f"{k} s/image", v) for k, v in t["seconds_per_image"].items()],
+            ("speed-up, generator", f"{t['speedup_generator']}×"),
+            ("speed-up, generator + CLIP", f"{t['speedup_generator_plus_clip']}×"),
+            ("speed-up, generator + CLIP + D (D at full res)", f"{t['speedup_with_discriminator']}×"),
+            (f"Spearman, random-weight CLIP, {a['latents']} latents", a["spearman_random_clip"]),
+            ("Spearman, pixel proxy at 224 px", a["spearman_pixel_proxy"]),
+            ("relative difference small vs full at 224 px", a["relative_difference_at_224px"]),
+            ("variance share present at 256 px, random init / calibrated",
+             f"{a['variance_share_at_256_random_init']} / {a['variance_share_at_256_calibrated']}")]
     lines = [
         "# StyleGAN2: scoring at 256 px instead of 1024 px", "",
         f"{result['date']} · {m['cpu']} · {m['cores']} cores ({m['torch_threads']} torch threads, "
-        f"load average {m['load_average_1m_at_start']} at start) · "
-        f"torch {m['torch']} · open_clip {m['open_clip']} · `python -m experiments.stylegan2_small`", "",
-        "| measure | value |", "| --- | --- |",
-        *[f"| {k} s/image | {v} |" for k, v in t["seconds_per_image"].items()],
-        f"| speed-up, generator | {t['speedup_generator']}× |",
-        f"| speed-up, generator + CLIP | {t['speedup_generator_plus_clip']}× |",
-        f"| speed-up, generator + CLIP + D (D at full res) | {t['speedup_with_discriminator']}× |",
-        f"| Spearman, random-weight CLIP, {a['latents']} latents | {a['spearman_random_clip']} |",
-        f"| Spearman, pixel proxy at 224 px | {a['spearman_pixel_proxy']} |",
-        f"| relative difference small vs full at 224 px | {a['relative_difference_at_224px']} |",
-        f"| variance share present at 256 px, random init / calibrated | "
-        f"{a['variance_share_at_256_random_init']} / {a['variance_share_at_256_calibrated']} |", "",
+        f"load average {m['load_average_1m']} at start) · "
+        f"torch {libs['torch']} · open_clip {libs['open_clip_torch']} · `{result['command']}`", "",
+        *table(("measure", "value"), rows), "",
         "## Notes", "", *[f"- {n}" for n in result["notes"]], "",
     ]
-    (OUT / "stylegan2_small_scoring.md").write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 NOTES = [
@@ -250,19 +224,21 @@ NOTES = [
 ]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m experiments.stylegan2_small", description=__doc__.splitlines()[0])
     ap.add_argument("--latents", type=int, default=16, help="latents scored small and full")
     ap.add_argument("--batch", type=int, default=4, help="the StyleGAN2 presets' batch size")
     ap.add_argument("--timed-batches", type=int, default=2, help="batches also timed small vs full")
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    result = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
-              "settings": {"resolution": RES, "score_resolution": SMALL, **vars(args)}}
+    ap.add_argument("--out", type=Path, default=OUT, help=f"output path without suffix (default {OUT})")
+    args = ap.parse_args(argv)
+    settings = {"resolution": RES, "score_resolution": SMALL, "latents": args.latents, "batch": args.batch,
+                "timed_batches": args.timed_batches, "seed": args.seed}
+    result = new_record(command("experiments.stylegan2_small", argv), settings=settings)  # load average at start
     result.update(run(args.latents, args.batch, args.timed_batches, args.seed))
     result["notes"] = NOTES
-    write(result)
+    write_record(result, args.out, markdown(result))
     print(json.dumps({k: result[k] for k in ("timing", "agreement")}, indent=2))
 
 

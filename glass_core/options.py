@@ -23,6 +23,5 @@ def check_options(component: Any, options: dict[str, Any]) -> None:
 
 def apply_options(component: T, **options: Any) -> T:
     """`component.with_options` with only the options it has; the others are not its concern."""
-    own = getattr(component, "speed_options", {})
-    wanted = {k: v for k, v in options.items() if k in own}
+    wanted = {k: v for k, v in options.items() if k in component.speed_options}
     return component.with_options(**wanted) if wanted else component

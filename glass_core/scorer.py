@@ -180,10 +180,10 @@ def load_clip(name: str, device: torch.device, weights_root: Path, compile: bool
     return ClipScorer(model, open_clip.get_tokenizer(spec.arch), device, compile=compile)
 
 
-def random_clip(device: torch.device, arch: str = "ViT-B-32-quickgelu") -> ClipScorer:
+def random_clip(device: torch.device, arch: str = "ViT-B-32-quickgelu", seed: int = 0) -> ClipScorer:
     """A full-size CLIP with random weights and the real preprocessing, for speed measurements."""
     import open_clip
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = open_clip.create_model(arch, device=device)
     return ClipScorer(model, open_clip.get_tokenizer(arch), device)

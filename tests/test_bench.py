@@ -1,29 +1,56 @@
-"""Benchmark smoke test on the tiny models: it measures both paths and writes its record."""
+"""The benchmark builds what it measures, leaves shared components alone, and records where it ran."""
 
 from __future__ import annotations
 
 import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
 
 import torch
 
-from experiments.bench.measure import BASELINE, agreement, benchmark, glass_mode
-from experiments.bench.models import biggan_layers
+from experiments.bench import models
+from experiments.bench.measure import BASELINE, agreement, benchmark, build, glass_mode
 from experiments.bench.report import write
+from glass_core.generators import Kind
 from glass_core.pipeline import Pipeline
+from glass_core.presets import get_preset
+from glass_core.weights import REPO_WEIGHTS
+
+CPU = torch.device("cpu")
 
 
-def test_benchmark_writes_json_and_markdown_with_the_machine(test_presets, tiny_root, tmp_path):
-    pipe = Pipeline.from_preset("test_gpt2", weights_root=tiny_root)
-    modes = [BASELINE, glass_mode(torch.device("cpu"))]
-    result = benchmark(pipe.generator, pipe.scorer, pipe.preset, generations=1, repeats=1, modes=modes)
-    assert pipe.generator.kv_cache is True  # glass's mode ran last and left the cache on
-    assert result["modes"]["glass"]["speedup_vs_paper"] > 0
-    assert result["modes"]["paper"]["settings"]["kv_cache"] is False
+def test_each_mode_runs_on_its_own_components_and_the_shared_ones_stay_as_they_were(tmp_path):
+    preset = get_preset("mini_gpt2", pop_size=8)
+    pipe = Pipeline.from_preset(preset, weights_root=REPO_WEIGHTS)
+    shared = (pipe.generator.speed_options, pipe.scorer.speed_options)
+    days = {datetime.now(timezone.utc).date().isoformat()}
+    result = benchmark(pipe.generator, pipe.scorer, pipe.preset, generations=1, repeats=1,
+                       modes=[BASELINE, glass_mode(CPU)])
+    days.add(datetime.now(timezone.utc).date().isoformat())
+    paper, glass = result["modes"]["paper"], result["modes"]["glass"]
+    assert paper["speed_options"] == {"generator": {"kv_cache": False}, "scorer": {"fast_text": False, "compile": False}}
+    assert glass["speed_options"] == {"generator": {"kv_cache": True}, "scorer": {"fast_text": True, "compile": False}}
+    # What the app shares is untouched, and is still what the pipeline cache hands out.
+    assert (pipe.generator.speed_options, pipe.scorer.speed_options) == shared == ({"kv_cache": True},
+                                                                                   {"fast_text": True, "compile": False})
+    assert Pipeline.from_preset(preset, weights_root=REPO_WEIGHTS).generator is pipe.generator
     record = write([result], tmp_path / "bench", "cpu", "pytest")
     saved = json.loads((tmp_path / "bench.json").read_text())
-    assert saved["machine"]["cores"] >= 1 and saved["date"] == record["date"]
+    assert saved["machine"]["cores"] == os.cpu_count() and saved["date"][:10] in days
+    assert saved["date"] == record["date"] == saved["machine"]["date"]
     table = (tmp_path / "bench.md").read_text()
-    assert "| test_gpt2 | paper | 12 |" in table and "| test_gpt2 | glass | 12 |" in table
+    assert "| mini_gpt2 | paper | 8 |" in table and "| mini_gpt2 | glass | 8 |" in table
+
+
+def test_build_gives_new_components_with_the_modes_options(test_presets, tiny_root):
+    pipe = Pipeline.from_preset("test_biggan", weights_root=tiny_root)
+    gen, clip, preset = build(pipe.generator, pipe.scorer, pipe.preset, BASELINE)
+    assert gen is not pipe.generator and gen.model is pipe.generator.model and clip.model is pipe.scorer.model
+    assert gen.speed_options == {"channels_last": False, "compile": False} and clip.fast_text is False
+    assert pipe.generator.speed_options["channels_last"] is True and pipe.scorer.fast_text is True
+    assert (preset.precision, preset.batch_size) == ("fp32", pipe.preset.batch_size)
+    assert build(pipe.generator, pipe.scorer, pipe.preset, glass_mode(CPU))[2].batch_size == pipe.preset.pop_size
 
 
 def test_bf16_scores_agree_with_float32(test_presets, tiny_root):
@@ -32,8 +59,22 @@ def test_bf16_scores_agree_with_float32(test_presets, tiny_root):
     assert agree["spearman"] > 0.8 and agree["max_abs_difference"] < 0.05
 
 
+def test_random_networks_come_from_the_registry_and_only_text_kinds_get_the_tokenizer(monkeypatch):
+    asked = []
+    monkeypatch.setattr(Kind, "random_weights", lambda kind, device, **args: asked.append((kind.name, args)))
+    monkeypatch.setattr(models, "random_clip", lambda device: "clip")
+    tokenizer = Path("some/gpt2-tokenizer")
+    for name in ("GPT2", "DeepMindBigGAN128", "StyleGAN2_car_d"):
+        assert models.components(get_preset(name), CPU, REPO_WEIGHTS, tokenizer)[1] == "clip"
+    assert asked == [("gpt2", {"model": "gpt2", "tokenizer": tokenizer}),
+                     ("biggan", {"model": "biggan-deep-128", "truncation": 1.0}),
+                     ("stylegan2", {"network": "car"})]
+
+
 def test_full_size_biggan_blocks_match_the_library_default_for_128():
     from pytorch_pretrained_biggan import BigGANConfig
 
-    assert biggan_layers(128) == [tuple(layer) for layer in BigGANConfig().layers]
-    assert len(biggan_layers(256)) == 12 and len(biggan_layers(512)) == 14
+    from glass_core.generators.biggan import full_size_layers
+
+    assert full_size_layers(128) == [tuple(layer) for layer in BigGANConfig().layers]
+    assert len(full_size_layers(256)) == 12 and len(full_size_layers(512)) == 14

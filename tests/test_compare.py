@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from experiments.compare.report import markdown, summarise
-from experiments.compare.run import Trace, prompts
+from experiments.compare.run import Trace, prompts, run
+from glass_core.pipeline import Pipeline
+from glass_core.weights import REPO_WEIGHTS
 from training.mini import data
 from training.mini.judge import parse_caption
 
@@ -14,6 +16,13 @@ def test_trace_reach_and_budget_lookup():
     t = Trace(evaluations=[32, 68, 104], best=[0.1, 0.3, 0.3], shown=[np.zeros(2)] * 3)
     assert t.reach(0.3) == 68 and t.reach(0.2) == 68 and t.reach(0.31) is None
     assert t.at(100) == 1 and t.at(104) == 2 and t.at(10) is None
+
+
+def test_a_run_stops_at_the_first_generation_that_spends_its_budget():
+    pipe = Pipeline.from_preset("mini_gan", weights_root=REPO_WEIGHTS)  # 32 evaluations a generation
+    trace = run(pipe, prompts(1)[0], budget=100, seed=1)
+    assert trace.evaluations == [32, 64, 96, 128] and len(trace.best) == len(trace.shown) == 4
+    assert trace.best == sorted(trace.best)  # the best so far never falls
 
 
 def test_summary_counts_reaches_and_success():

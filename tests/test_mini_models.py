@@ -99,7 +99,7 @@ def test_mini_gan_discriminator_prefers_real_pictures_to_noise():
 def test_mini_gpt2_writes_captions_the_judge_can_read():
     from training.mini.gpt2_train import token_meanings
 
-    gen = load_generator("gpt2", CPU, REPO_WEIGHTS, model="mini")
+    gen = load_generator("mini_gpt2", CPU, REPO_WEIGHTS)
     tok = gen.tokenizer
     ids = {w: tok.encode(" " + w)[0] for w in ("red", "blue", "seven", "3", "yellow", "black")}
     filler = tok.encode(" background")[0]

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from experiments import evaluate
+from experiments.common import heldout_captions, heldout_pictures
 from training.mini.judge import Judge, parse_caption
 from glass_core.pipeline import Pipeline
 from glass_core.presets import DEFAULT_PRESET
@@ -29,7 +30,7 @@ def judge() -> Judge:
 def test_text_to_image_draws_the_held_out_caption(preset, judge):
     pipe = Pipeline.from_preset(preset, device="cpu", weights_root=REPO_WEIGHTS)
     hits = []
-    for i, (caption, truth) in enumerate(evaluate.heldout_prompts(4)):
+    for i, (caption, truth) in enumerate(heldout_captions(4, evaluate.SEED, varied=True)):
         *_, last = pipe.search(caption, seed=i)
         verdict = judge.judge_image(last.output)
         hits.append((verdict.digit, verdict.fg, verdict.bg) == truth)
@@ -39,7 +40,7 @@ def test_text_to_image_draws_the_held_out_caption(preset, judge):
 def test_image_to_text_names_the_held_out_digit():
     pipe = Pipeline.from_preset("mini_gpt2", device="cpu", weights_root=REPO_WEIGHTS)
     verdicts = []
-    for i, (picture, truth) in enumerate(evaluate.heldout_pictures(3)):
+    for i, (picture, truth) in enumerate(heldout_pictures(3, evaluate.SEED + 1)):
         *_, last = pipe.search(picture, seed=i)
         assert last.output.startswith("the picture of")
         verdicts.append(parse_caption(last.output).digit == truth[0])

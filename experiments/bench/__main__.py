@@ -2,6 +2,8 @@
 
 Each preset runs in its own process, so that its peak memory is its own and one failure does not
 stop the rest; within that process the paper-faithful baseline and glass's settings alternate.
+Writes benchmarks/bench-<device>.{json,md} under the current directory (see --out). The GPT-2
+presets need GPT-2's tokenizer (a folder, see --gpt2-tokenizer); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from pathlib import Path
 
 import torch
 
-from experiments.bench.measure import BASELINE, agreement, benchmark, configure, glass_mode
-from experiments.bench.models import components
+from experiments.bench.measure import BASELINE, agreement, benchmark, build, glass_mode
+from experiments.bench.models import GPT2_TOKENIZER, components
 from experiments.bench.report import write
+from experiments.common import command
 from glass_core.presets import PRESETS, get_preset
 from glass_core.weights import default_weights_root
 
@@ -25,19 +28,20 @@ CPU_DEFAULT = ["DeepMindBigGAN128", "GPT2", "mini_gan", "mini_gan_d", "mini_gpt2
 
 
 def measure_one(name: str, device: torch.device, generations: int, repeats: int, weights_root: Path,
-                pop_size: int | None = None) -> dict:
+                pop_size: int | None = None, gpt2_tokenizer: Path = GPT2_TOKENIZER) -> dict:
     """All figures for one preset, in this process."""
     preset = get_preset(name) if pop_size is None else get_preset(name, pop_size=pop_size)
-    generator, scorer = components(preset, device, weights_root)
+    generator, scorer = components(preset, device, weights_root, gpt2_tokenizer)
     modes = [BASELINE, glass_mode(device)]
-    if preset.generator == "stylegan2":
+    options = generator.speed_options
+    if "score_resolution" in options:  # StyleGAN2: scoring at 256 px is opt-in
         modes.append(glass_mode(device, small_scoring=True))
-    if preset.generator == "biggan":  # compiling pays only where the convolutions are large
+    if "compile" in options:  # BigGAN: compiling pays only where the convolutions are large
         modes.append(glass_mode(device, compile=True))
     result = benchmark(generator, scorer, preset, generations, repeats, modes)
     low = glass_mode(device).precision
     if low != "fp32":
-        result["agreement"] = agreement(generator, scorer, configure(generator, scorer, preset, glass_mode(device)), low)
+        result["agreement"] = agreement(*build(generator, scorer, preset, glass_mode(device)), low)
     return result
 
 
@@ -50,6 +54,7 @@ def _in_subprocess(name: str, args: argparse.Namespace) -> dict:
             cmd += ["--pop-size", str(args.pop_size)]
         if args.weights:
             cmd += ["--weights", str(args.weights)]
+        cmd += ["--gpt2-tokenizer", str(args.gpt2_tokenizer)]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0 or not out.is_file():
             tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -66,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--pop-size", type=int, help="population for every preset (default: each preset's own)")
     p.add_argument("--weights", type=Path, help="weights folder (for the mini set)")
+    p.add_argument("--gpt2-tokenizer", type=Path, default=GPT2_TOKENIZER,
+                   help=f"folder of GPT-2's tokenizer, for the GPT-2 presets (default {GPT2_TOKENIZER})")
     p.add_argument("--out", type=Path, help="output path without suffix (default benchmarks/bench-<device>)")
     p.add_argument("--one", help=argparse.SUPPRESS)
     p.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     if args.one:  # the child process
         result = measure_one(args.one, device, args.generations, args.repeats, args.weights or default_weights_root(),
-                             args.pop_size)
+                             args.pop_size, args.gpt2_tokenizer)
         args.result_file.write_text(json.dumps(result))
         return 0
     names = args.presets or (list(PRESETS) if device.type == "cuda" else CPU_DEFAULT)
@@ -83,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmarking {name} …", file=sys.stderr, flush=True)
         results.append(_in_subprocess(name, args))
     out = args.out or Path("benchmarks") / f"bench-{device.type}"
-    write(results, out, str(device), "python -m experiments.bench " + " ".join(argv or sys.argv[1:]))
+    write(results, out, str(device), command("experiments.bench", argv))
     print(out.with_suffix(".md").read_text())
     return 0
 

@@ -1,4 +1,9 @@
-"""Timing a preset's search: glass's settings against a paper-faithful baseline, same process."""
+"""Timing a preset's search: glass's settings against a paper-faithful baseline, same process.
+
+Each mode runs on components built for it (`build`): new generators and scorers over the same
+network weights with the mode's speed options, so the components passed in, which a process may
+share with others, are never changed.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ import torch
 from scipy.stats import spearmanr
 
 from glass_core.generators.base import Generator
+from glass_core.objective import Evaluator
+from glass_core.options import apply_options
 from glass_core.presets import Preset
 from glass_core.scorer import ClipScorer
-from glass_core.objective import Evaluator
 from glass_core.search import run_search
 
 
@@ -32,6 +38,15 @@ class Mode:
     text_shortcuts: bool  # image→text only: CLIP text tower trimmed to the captions, each embedded once
     compile: bool = False  # torch.compile generator and CLIP image tower (Preset.compile)
 
+    def generator_options(self) -> dict[str, Any]:
+        """Speed options for a generator; each kind takes those it has (glass_core.options)."""
+        return {"kv_cache": self.kv_cache, "channels_last": self.channels_last, "compile": self.compile,
+                "score_resolution": 256 if self.small_scoring else None}
+
+    def scorer_options(self) -> dict[str, Any]:
+        """Speed options for the CLIP scorer."""
+        return {"fast_text": self.text_shortcuts, "compile": self.compile}
+
 
 BASELINE = Mode("paper", "fp32", whole_population=False, kv_cache=False, small_scoring=False,
                 channels_last=False, text_shortcuts=False)
@@ -44,20 +59,12 @@ def glass_mode(device: torch.device, small_scoring: bool = False, compile: bool 
                 text_shortcuts=True, compile=compile)
 
 
-def configure(generator: Generator, scorer: ClipScorer, preset: Preset, mode: Mode) -> Preset:
-    """Set the mode's switches on the generator and scorer, and return the preset to run."""
-    scorer.fast_text = mode.text_shortcuts
-    for part in (generator, scorer):
-        if hasattr(part, "compile"):
-            part.compile = mode.compile
-    if hasattr(generator, "kv_cache"):
-        generator.kv_cache = mode.kv_cache
-    if hasattr(generator, "channels_last"):
-        generator.channels_last = mode.channels_last
-    if hasattr(generator, "score_resolution"):
-        generator.score_resolution = 256 if mode.small_scoring else None
+def build(generator: Generator, scorer: ClipScorer, preset: Preset,
+          mode: Mode) -> tuple[Generator, ClipScorer, Preset]:
+    """The generator, scorer and preset that run `mode`: new components over the same weights."""
     batch = preset.pop_size if mode.whole_population else preset.batch_size
-    return preset.replace(precision=mode.precision, batch_size=batch)
+    return (apply_options(generator, **mode.generator_options()), apply_options(scorer, **mode.scorer_options()),
+            preset.replace(precision=mode.precision, batch_size=batch))
 
 
 def target_for(preset: Preset, scorer: ClipScorer) -> torch.Tensor:
@@ -105,10 +112,11 @@ def agreement(generator: Generator, scorer: ClipScorer, preset: Preset, precisio
 def benchmark(generator: Generator, scorer: ClipScorer, preset: Preset, generations: int,
               repeats: int, modes: list[Mode]) -> dict[str, Any]:
     """Median figures per mode over interleaved repeats, and each mode's speed-up over the first."""
+    built = {mode.name: build(generator, scorer, preset, mode) for mode in modes}  # once: compiling is kept
     runs: dict[str, list[dict]] = {m.name: [] for m in modes}
     for _ in range(repeats):
         for mode in modes:  # interleaved, so that drift on a noisy machine hits both alike
-            runs[mode.name].append(time_mode(generator, scorer, configure(generator, scorer, preset, mode), generations))
+            runs[mode.name].append(time_mode(*built[mode.name], generations))
     out: dict[str, Any] = {"preset": preset.name, "pop_size": preset.pop_size, "generations": generations,
                            "repeats": repeats, "modes": {}}
     for mode in modes:
@@ -118,7 +126,9 @@ def benchmark(generator: Generator, scorer: ClipScorer, preset: Preset, generati
         eps = statistics.median(r["evaluations_per_second"] for r in rs)
         out["modes"][mode.name] = {"seconds_per_generation": med, "evaluations_per_second": eps,
                                    "first_warm_up_seconds": rs[0]["warm_up_seconds"],
-                                   "share": share, "settings": mode.__dict__}
+                                   "share": share, "settings": mode.__dict__,
+                                   "speed_options": {part: built[mode.name][i].speed_options
+                                                     for i, part in enumerate(("generator", "scorer"))}}
     base = out["modes"][modes[0].name]["seconds_per_generation"]
     for mode in modes[1:]:
         out["modes"][mode.name]["speedup_vs_" + modes[0].name] = base / out["modes"][mode.name]["seconds_per_generation"]

@@ -4,29 +4,27 @@ On the embedded default set (mini GAN + mini CLIP), the paper's GA runs its full
 once per prompt; its final CLIP similarity is the reference. Every optimizer then runs from other
 seeds up to a budget of evaluations; we record when each first matches the reference, and how
 often the independent judge (training.mini.judge) reads the caption's digit and colours in the
-picture shown after 400, 800, ... evaluations. Writes benchmarks/search_quality.{json,md}.
+picture shown after 400, 800, ... evaluations. Writes benchmarks/search_quality.{json,md} under
+the current directory (see --out).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from experiments.bench.report import machine
+from experiments.common import command, new_record
 from experiments.compare.report import summarise, write
 from experiments.compare.run import CHECKPOINTS, METHODS, Method, Referee, Trace, judged, prompts, run
 from glass_core.optimizers import OPTIMIZERS
 from glass_core.pipeline import Pipeline
 from glass_core.presets import get_preset
-from glass_core.runcard import library_versions
 from glass_core.weights import default_weights_root
 
-REPO = Path(__file__).resolve().parents[2]
+OUT = Path("benchmarks") / "search_quality"
 
 
 def _curve(trace: Trace, checkpoints: tuple[int, ...]) -> list[list[float]]:
@@ -74,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     # One thread: on a shared 2-core machine torch's default two spun against other processes
     # and ran the mini models ten times slower than one.
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 0: torch's default)")
-    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "search_quality")
+    p.add_argument("--out", type=Path, default=OUT, help=f"output path without suffix (default {OUT})")
     return p
 
 
@@ -106,16 +104,12 @@ def main(argv: list[str] | None = None) -> int:
                         "settings": OPTIMIZERS[method.overrides.get("optimizer", "ga")].settings,
                         "summary": summarise(runs, target, CHECKPOINTS), "runs": runs})
         log(f"  -> {results[-1]['summary']}")
-    record = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": "python -m experiments.compare " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine(), "libraries": library_versions(),
-        "settings": {"prompts": captions, "seeds": args.seeds, "budget": budget, "target_evaluations": target,
-                     "reference_evaluations": ref_evals, "checkpoints": list(CHECKPOINTS),
-                     "reference": {"preset": "mini_gan", "pop_size": get_preset("mini_gan").pop_size,
-                                   "generations": args.reference_generations, "seed": 0}},
-        "reference": reference, "methods": results,
-    }
+    settings = {"prompts": captions, "seeds": args.seeds, "budget": budget, "target_evaluations": target,
+                "reference_evaluations": ref_evals, "checkpoints": list(CHECKPOINTS),
+                "reference": {"preset": "mini_gan", "pop_size": get_preset("mini_gan").pop_size,
+                              "generations": args.reference_generations, "seed": 0}}
+    record = new_record(command("experiments.compare", argv), settings=settings, reference=reference,
+                        methods=results)
     write(record, args.out)
     log(f"wrote {args.out.with_suffix('.md')} and .json")
     return 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from experiments.common import describe_machine, table, write_record
 
 
 def summarise(runs: list[dict[str, Any]], target: int, checkpoints: tuple[int, ...]) -> dict[str, Any]:
@@ -33,6 +34,13 @@ def _cell(value: float | None, fmt: str = "{:.0%}") -> str:
     return "–" if value is None else fmt.format(value)
 
 
+def _reach_row(name: str, q: dict[str, Any], budget: int) -> list[Any]:
+    """One method's reach of the reference, as table cells."""
+    med = q["median_evaluations_to_reference"]
+    return [name, f"{q['reached_reference']}/{q['runs']}", f"{q['reached_within_target']}/{q['runs']}",
+            med if med is not None else f"> {budget}", f"{q['mean_final_best']:.4f}", f"{q['seconds']:.0f}"]
+
+
 def markdown(record: dict[str, Any]) -> str:
     """Tables: evaluations to the paper GA's 500-generation score, and judged success against budget."""
     s, m = record["settings"], record["machine"]
@@ -40,8 +48,7 @@ def markdown(record: dict[str, Any]) -> str:
     checks = [c for c in s["checkpoints"] if c <= s["budget"]]
     lines = [
         "# Search quality per evaluation (embedded default model set)", "",
-        f"Measured {record['date']} on {m['cpu']} ({m['cores']} cores, {m['torch_threads']} torch threads),"
-        f" no GPU. Command: `{record['command']}`. Libraries: "
+        f"Measured {record['date']} on {describe_machine(m)}. Command: `{record['command']}`. Libraries: "
         + ", ".join(f"{k} {v}" for k, v in record["libraries"].items()) + ".", "",
         f"Reference: the paper's GA (preset `mini_gan`, population {s['reference']['pop_size']},"
         f" {s['reference']['generations']} generations = {s['reference_evaluations']} evaluations, seed"
@@ -55,23 +62,14 @@ def markdown(record: dict[str, Any]) -> str:
         " backward through generator and CLIP) count one evaluation per genome too. NSGA-II optimises"
         " realism as well, so its similarity is expected to be lower; its shown output is the front's"
         " compromise.", "",
-        "| method | reached reference (runs) | within target | median evaluations to reference |"
-        " mean best similarity at budget | seconds |",
-        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for meth in record["methods"]:
-        q = meth["summary"]
-        med = q["median_evaluations_to_reference"]
-        lines.append(f"| {meth['name']} | {q['reached_reference']}/{q['runs']} | {q['reached_within_target']}/{q['runs']}"
-                     f" | {med if med is not None else '> ' + str(s['budget'])} | {q['mean_final_best']:.4f}"
-                     f" | {q['seconds']:.0f} |")
+    lines += table(("method", "reached reference (runs)", "within target", "median evaluations to reference",
+                    "mean best similarity at budget", "seconds"),
+                   [_reach_row(meth["name"], meth["summary"], s["budget"]) for meth in record["methods"]])
     lines += ["", "Judged success (digit, foreground and background all read as the caption says) of the"
-              " output shown after a budget of evaluations:", "",
-              "| method | " + " | ".join(str(c) for c in checks) + " |",
-              "| --- | " + " | ".join("---" for _ in checks) + " |"]
-    for meth in record["methods"]:
-        rates = meth["summary"]["success_rate"]
-        lines.append(f"| {meth['name']} | " + " | ".join(_cell(rates[str(c)]) for c in checks) + " |")
+              " output shown after a budget of evaluations:", ""]
+    rates = {meth["name"]: meth["summary"]["success_rate"] for meth in record["methods"]}
+    lines += table(["method", *checks], [[name, *(_cell(r[str(c)]) for c in checks)] for name, r in rates.items()])
     ref_rate = np.mean([r["judged"] for r in ref]) if ref else 0.0
     lines += ["", f"The reference runs themselves: {ref_rate:.0%} judged successes after"
               f" {s['reference_evaluations']} evaluations.", ""]
@@ -81,6 +79,4 @@ def markdown(record: dict[str, Any]) -> str:
 
 def write(record: dict[str, Any], out: Path) -> None:
     """out.json and out.md."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
-    out.with_suffix(".md").write_text(markdown(record))
+    write_record(record, out, markdown(record))

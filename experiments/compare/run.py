@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from experiments.common import heldout_captions, last_record
 from glass_core.pipeline import Pipeline
+from glass_core.records import GenerationRecord
 
 CHECKPOINTS = (400, 800, 1600, 3200, 6400, 12800, 16000)  # evaluations at which outputs are judged
 
@@ -41,6 +43,12 @@ class Trace:
     shown: list[np.ndarray] = field(default_factory=list)
     seconds: float = 0.0
 
+    def add(self, rec: GenerationRecord) -> None:
+        """Note one generation's record."""
+        self.evaluations.append(rec.evaluations)
+        self.best.append(max(rec.best_similarity, self.best[-1] if self.best else -np.inf))
+        self.shown.append(rec.genome)
+
     def reach(self, score: float) -> int | None:
         """Evaluations spent when the best similarity first reached `score` (None: never)."""
         hit = np.flatnonzero(np.asarray(self.best) >= score - 1e-6)
@@ -53,32 +61,19 @@ class Trace:
 
 
 def run(pipe: Pipeline, caption: str, budget: int, **overrides: Any) -> Trace:
-    """Search until `budget` evaluations are spent; the last generation may overshoot a little."""
-    trace, best = Trace(), -np.inf
+    """Search until `budget` evaluations are spent (the preset's evaluation budget: the search stops
+    after the generation that reaches it, so the last one may overshoot a little)."""
+    trace = Trace()
     start = time.perf_counter()
-    records = pipe.search(caption, generations=min(budget, 100_000), **overrides)
-    try:
-        for rec in records:
-            best = max(best, rec.best_similarity)
-            trace.evaluations.append(rec.evaluations)
-            trace.best.append(best)
-            trace.shown.append(rec.genome)
-            if rec.evaluations >= budget:
-                break
-    finally:
-        records.close()  # stops the search at once (and frees it) when the budget is reached
+    last_record(pipe.search(caption, generations=min(budget, 100_000), evaluations=budget, **overrides),
+                each=trace.add)
     trace.seconds = time.perf_counter() - start
     return trace
 
 
 def prompts(n: int, seed: int = 0) -> list[str]:
     """n captions of held-out (digit, colours) combinations in a held-out phrasing: new to every model."""
-    from training.mini import data
-
-    combos = sorted(data.heldout_combos())
-    rng = np.random.default_rng(seed)
-    picks = [combos[i] for i in rng.permutation(len(combos))[:n]]  # more prompts keep the first ones
-    return [data.caption(d, fg, bg, data.HELDOUT_TEMPLATES[0]) for d, fg, bg in picks]
+    return [text for text, _ in heldout_captions(n, seed)]  # more prompts keep the first ones
 
 
 class Referee:

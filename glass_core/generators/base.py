@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Literal, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import torch
@@ -91,12 +91,19 @@ class Generator(Protocol):
     `generate` returns what is scored: images as a float tensor (N, 3, H, W) in [0, 1]
     on the generator's device, or captions as a list of strings. `show` returns what a
     person sees (PIL images at full resolution, or captions). A generator that also has
-    a discriminator sets `has_discriminator = True` and implements `discriminate`.
+    a discriminator sets `has_discriminator = True` and implements `discriminate`. Speed
+    options are fixed when it is built: `speed_options` says which, `with_options` builds
+    another generator over the same weights (glass_core.options).
     """
 
     latent: LatentSpace
     modality: Modality
     has_discriminator: bool
+    speed_options: dict[str, Any]
+
+    def with_options(self, **options: Any) -> Generator:
+        """A generator over the same weights with some speed options changed."""
+        ...
 
     def generate(self, genomes: np.ndarray) -> torch.Tensor | list[str]:
         """Outputs to score, one per genome row."""

@@ -13,6 +13,7 @@ from PIL import Image
 from glass_core.errors import MissingWeightsError
 from glass_core.generators.base import LatentSpace, Location, to_pil
 from glass_core.generators.classes import bits_to_class_vector
+from glass_core.options import check_options
 from glass_core.nets.mini.gan import GanConfig, MiniDiscriminator, MiniGenerator
 
 SHOW_SIZE = 128  # pixels per side when a person looks at a picture
@@ -34,6 +35,16 @@ class MiniGAN:
         # a third with none (the unconditional generator, steered by the reals alone).
         self.latent = LatentSpace(n_real=cfg.n_real, real_bounds=(-2.0, 2.0), real_init="truncnorm",
                                   n_bits=cfg.n_classes, bit_init_prob=bit_init_prob)
+
+    @property
+    def speed_options(self) -> dict[str, bool]:
+        """None: the mini GAN is small enough that every path is the fast one (glass_core.options)."""
+        return {}
+
+    def with_options(self, **options: bool) -> MiniGAN:
+        """Itself: it has no options to change (any given is refused)."""
+        check_options(self, options)
+        return self
 
     @torch.inference_mode()
     def generate(self, genomes: np.ndarray) -> torch.Tensor:

@@ -1,21 +1,22 @@
 """Retrain the embedded default model set from scratch, seeded: `python -m training.mini.train`.
 
-Writes weights/mini/{clip,gan,gpt2}/ and weights/mini/training_log.json (times, losses, sizes).
+Writes weights/mini/{clip,gan,gpt2}/ and weights/mini/training_log.json (times, losses, sizes, the
+machine), relative to the current directory: run it from the repository root, or pass --out.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import torch
 
-from glass_core.weights import REPO_WEIGHTS
+from experiments.common import machine
 
 PARTS = ("clip", "gan", "gpt2")
+OUT = Path("weights") / "mini"
 
 
 def _folder_mb(folder: Path) -> float:
@@ -40,9 +41,10 @@ def train_part(part: str, out: Path, log) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Train the chosen parts (all by default) and record how long each took."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m training.mini.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("parts", nargs="*", help=f"which of {', '.join(PARTS)} to train (default: all)")
-    parser.add_argument("--out", type=Path, default=REPO_WEIGHTS / "mini")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder of the mini set (default {OUT})")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.parts) - set(PARTS))
@@ -63,8 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         train_part(part, args.out, log)
         record[part] = {"seconds": round(time.time() - start, 1), "size_mb": _folder_mb(args.out / part),
                         "log": lines}
-    record["machine"] = {"cpu": platform.processor() or platform.machine(),
-                         "threads": torch.get_num_threads(), "torch": torch.__version__}
+    record["machine"] = machine()
     log_file.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps({k: v["seconds"] for k, v in record.items() if k in PARTS}))
 
