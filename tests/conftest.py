@@ -3,11 +3,17 @@
 No pretrained weight can be downloaded here, so the loaders are proven on small models of the
 real classes (open_clip's CLIP, pytorch-pretrained-biggan's BigGAN, transformers' GPT-2) written
 to an offline Hugging Face cache and to a weights/ folder.
+
+The tests that read `../shared` (GPT-2's tokenizer, NVIDIA's StyleGAN2 fixtures) are one group,
+marked `shared`. A plain clone has no `../shared`: the group is skipped there, with the reason said
+once. `GLASS_REQUIRE_SHARED=1` (set by `.ci/run`) makes its absence an error, and a test that reads
+`../shared` without the mark fails, so the group is the whole of what needs it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,6 +32,9 @@ from glass_core.scorer import CLIP_MODELS, ClipSpec  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 GPT2_TOKENIZER = SHARED / "data" / "gpt2-tokenizer"
+STYLEGAN2_FIXTURES = SHARED / "fixtures" / "stylegan2"
+HAVE_SHARED = SHARED.is_dir()
+SHARED_WHAT = "GPT-2's tokenizer, NVIDIA's StyleGAN2 fixtures"
 TINY_CLIP_ARCH = "glass-tiny-test"
 TINY_CLIP_REPO = "glass-tests/tiny-clip"
 SNAPSHOT = "0123456789abcdef0123456789abcdef01234567"
@@ -104,7 +113,10 @@ def _save_tiny_gpt2(dest: Path) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory) -> Path:
-    """A weights/ folder with tiny BigGAN, GPT-2 and CLIP, plus the same CLIP and GPT-2 in the hub cache."""
+    """A weights/ folder with tiny BigGAN and CLIP, plus the same CLIP in the hub cache.
+
+    Needs nothing beside the checkout. Tests that also need the tiny GPT-2 ask for `tiny_gpt2_root`.
+    """
     root = tmp_path_factory.mktemp("weights")
     _register_tiny_clip(root)
     CLIP_MODELS["tiny"] = ClipSpec(folder="clip/tiny", arch=TINY_CLIP_ARCH, hub_repo=TINY_CLIP_REPO)
@@ -112,9 +124,21 @@ def tiny_root(tmp_path_factory) -> Path:
     _save_tiny_clip(root / "clip" / "tiny" / "open_clip_model.safetensors")
     _save_tiny_clip(hub_snapshot(TINY_CLIP_REPO) / "open_clip_model.safetensors")
     _save_tiny_biggan(root / "biggan" / "biggan-deep-128")
-    _save_tiny_gpt2(root / "gpt2" / "gpt2")
-    _save_tiny_gpt2(hub_snapshot("openai-community/gpt2"))
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_root(tiny_root) -> Path:
+    """`tiny_root` with a tiny GPT-2 added (weights/gpt2/gpt2, and in the hub cache): the same folder.
+
+    Its tokenizer is GPT-2's own, from ../shared, so only tests marked `shared` may ask for it.
+    """
+    if not GPT2_TOKENIZER.is_dir():
+        pytest.fail(f"the tiny GPT-2 needs GPT-2's tokenizer at {GPT2_TOKENIZER}: a test that asks for "
+                    "tiny_gpt2_root must be marked @pytest.mark.shared", pytrace=False)
+    _save_tiny_gpt2(tiny_root / "gpt2" / "gpt2")
+    _save_tiny_gpt2(hub_snapshot("openai-community/gpt2"))
+    return tiny_root
 
 
 TEST_PRESETS = {
@@ -129,7 +153,10 @@ TEST_PRESETS = {
 
 @pytest.fixture
 def test_presets(monkeypatch, tiny_root):
-    """The tiny presets, registered like any other for the duration of one test."""
+    """The tiny presets, registered like any other for the duration of one test.
+
+    `test_gpt2` is registered too, but its weights exist only for tests that ask for `tiny_gpt2_root`.
+    """
     for name, preset in TEST_PRESETS.items():
         monkeypatch.setitem(PRESETS, name, preset)
     return TEST_PRESETS
@@ -154,3 +181,94 @@ def random_image(seed: int = 0, size: int = 48):
 
     rng = np.random.default_rng(seed)
     return Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8), mode="RGB")
+
+
+# ---- The `shared` group: skipped with one reason on a plain clone, required by CI ----
+
+REQUIRE_SHARED = "GLASS_REQUIRE_SHARED"
+_GROUP = pytest.StashKey[dict]()  # how many tests of the group were selected, and skipped
+
+
+def _shared_reason(n: int) -> str:
+    return (f"../shared is not beside this checkout (a plain clone): {n} tests of the shared group skipped: "
+            f"{SHARED_WHAT}")
+
+
+def pytest_configure(config):
+    if os.environ.get(REQUIRE_SHARED) == "1":
+        missing = [p for p in (SHARED, GPT2_TOKENIZER, STYLEGAN2_FIXTURES) if not p.is_dir()]
+        if missing:
+            raise pytest.UsageError(
+                f"{REQUIRE_SHARED}=1, but {missing[0]} is missing: the tests of the shared group ({SHARED_WHAT}) "
+                f"need ../shared beside the checkout (CI always has it). Unset {REQUIRE_SHARED} to skip that group.")
+    config.stash[_GROUP] = {"selected": 0, "skipped": 0}
+
+
+@pytest.hookimpl(trylast=True)  # after -m / -k have deselected
+def pytest_collection_modifyitems(config, items):
+    group = [item for item in items if item.get_closest_marker("shared")]
+    config.stash[_GROUP]["selected"] = len(group)
+    if HAVE_SHARED or not group:
+        return
+    skip = pytest.mark.skip(reason=_shared_reason(len(group)))
+    for item in group:
+        item.add_marker(skip)
+    config.stash[_GROUP]["skipped"] = len(group)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    group = config.stash.get(_GROUP, None)
+    if not group or not group["selected"]:
+        return
+    if group["skipped"]:
+        terminalreporter.write_sep("=", "shared group skipped", yellow=True, bold=True)
+        terminalreporter.write_line(_shared_reason(group["skipped"]) + ".")
+        terminalreporter.write_line(f"CI runs them: put shared/ beside the checkout and set {REQUIRE_SHARED}=1 "
+                                    "(.ci/run does) to require it.")
+    else:
+        terminalreporter.write_line(f"shared group: {group['selected']} tests selected, ../shared found at {SHARED}")
+
+
+# A test that reads ../shared without the mark would pass here and fail on a plain clone: while
+# an unmarked test runs, any file opened under ../shared makes it fail.
+_CURRENT: dict = {"test": None}
+_SHARED_PREFIX = str(SHARED) + os.sep
+
+
+def _watch_shared(event: str, args: tuple) -> None:
+    test = _CURRENT["test"]
+    if test is None or event != "open" or not args:
+        return
+    path = args[0]
+    if isinstance(path, (str, bytes, os.PathLike)):
+        try:
+            path = os.path.abspath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return
+        if path.startswith(_SHARED_PREFIX) and path not in test["reads"]:
+            test["reads"].append(path)
+
+
+if HAVE_SHARED:
+    sys.addaudithook(_watch_shared)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    watched = HAVE_SHARED and item.get_closest_marker("shared") is None
+    _CURRENT["test"] = {"reads": []} if watched else None
+    try:
+        yield
+    finally:
+        _CURRENT["test"] = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    test = _CURRENT["test"]
+    report = outcome.get_result()
+    if test and test["reads"] and call.when == "teardown" and not report.failed:
+        report.outcome = "failed"
+        report.longrepr = (f"{item.nodeid} read ../shared ({test['reads'][0]}) but is not marked "
+                           "@pytest.mark.shared: on a plain clone it would fail. Mark it (or its module).")

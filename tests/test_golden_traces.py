@@ -37,7 +37,7 @@ class Run:
 
     preset: str
     overrides: dict[str, Any] = field(default_factory=dict)
-    weights: str = "repo"  # repo | tiny | stylegan2
+    weights: str = "repo"  # repo | tiny | tiny_gpt2 | stylegan2
     shared: bool = False  # needs ../shared (GPT-2's tokenizer, NVIDIA's fixtures)
 
     @property
@@ -57,7 +57,7 @@ RUNS = [
     Run("mini_gan", SHORT | {"optimizer": "hybrid"}),
     Run("mini_gan_d", SHORT | {"optimizer": "hybrid"}),
     Run("test_biggan", {"generations": 4}, weights="tiny"),
-    Run("test_gpt2", {"generations": 3}, weights="tiny", shared=True),
+    Run("test_gpt2", {"generations": 3}, weights="tiny_gpt2", shared=True),
     Run("StyleGAN2_ffhq_d", {"generations": 3, "pop_size": 8, "clip": "tiny"}, weights="stylegan2", shared=True),
     Run("StyleGAN2_car_nod", {"generations": 3, "pop_size": 8, "clip": "tiny"}, weights="stylegan2", shared=True),
 ]
@@ -99,8 +99,9 @@ def _params():
 @pytest.mark.parametrize("run", _params())
 def test_trace_is_unchanged(run: Run, request):
     root = {"repo": lambda: REPO_WEIGHTS, "tiny": lambda: request.getfixturevalue("tiny_root"),
+            "tiny_gpt2": lambda: request.getfixturevalue("tiny_gpt2_root"),
             "stylegan2": lambda: request.getfixturevalue("stylegan2_root")}[run.weights]()
-    if run.weights == "tiny":
+    if run.weights.startswith("tiny"):
         request.getfixturevalue("test_presets")
     got = _trace(run, root)
     path = GOLDEN / f"{run.name}.json"

@@ -87,7 +87,8 @@ def test_biggan_pickle_with_code_is_refused(tiny_root, tmp_path, capsys):
     assert "pwned" not in capsys.readouterr().out
 
 
-def test_gpt2_from_hub_cache_when_weights_folder_is_empty(tiny_root, tmp_path):
+@pytest.mark.shared  # the tiny GPT-2 reads GPT-2's tokenizer from ../shared
+def test_gpt2_from_hub_cache_when_weights_folder_is_empty(tiny_gpt2_root, tiny_root, tmp_path):
     from_cache = load_generator("gpt2", CPU, tmp_path, model="gpt2")
     from_folder = load_generator("gpt2", CPU, tiny_root, model="gpt2")
     for a, b in zip(from_cache.model.parameters(), from_folder.model.parameters()):

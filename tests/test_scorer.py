@@ -58,7 +58,8 @@ def test_empty_caption_is_refused(test_presets, tiny_root, caption):
         pipe.search(caption)
 
 
-def test_image_to_text_needs_an_image(test_presets, tiny_root):
+@pytest.mark.shared  # the tiny GPT-2 reads GPT-2's tokenizer from ../shared
+def test_image_to_text_needs_an_image(test_presets, tiny_gpt2_root, tiny_root):
     pipe = Pipeline.from_preset("test_gpt2", weights_root=tiny_root)
     with pytest.raises(BadInputError, match="image"):
         pipe.search("not an image")

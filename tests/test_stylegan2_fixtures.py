@@ -38,6 +38,7 @@ def build_g(nets, name: str) -> Generator:
     return layout.load_weights(Generator(cfg), state, name)
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("name", ["G", "G_ema"])
 def test_mapping_and_images_match_reference(fixture, name):
     _, nets, ref = fixture
@@ -49,6 +50,7 @@ def test_mapping_and_images_match_reference(fixture, name):
         assert rel_err(G(z, truncation_psi=0.7, noise_mode="const"), ref[f"{name}_img_psi07"]) < TOL
 
 
+@pytest.mark.shared
 def test_discriminator_logits_match_reference(fixture):
     _, nets, ref = fixture
     state, cfg = nets["D"]
@@ -59,6 +61,7 @@ def test_discriminator_logits_match_reference(fixture):
     assert rel_err(out, ref["D_logits"]) < TOL
 
 
+@pytest.mark.shared
 def test_configs_are_read_from_the_file(fixture):
     fmt, nets, _ = fixture
     g = nets["G_ema"][1]
@@ -72,6 +75,7 @@ def test_configs_are_read_from_the_file(fixture):
     assert d.channels == {32: 16, 16: 32, 8: 32, 4: 32}
 
 
+@pytest.mark.shared
 def test_noise_modes_and_truncation_cutoff(fixture):
     _, nets, ref = fixture
     G = build_g(nets, "G_ema")

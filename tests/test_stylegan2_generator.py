@@ -36,6 +36,7 @@ def unit(x: np.ndarray) -> torch.Tensor:
     return ((torch.from_numpy(x) + 1) / 2).clamp(0, 1)
 
 
+@pytest.mark.shared
 def test_protocol_latent_and_images(gen, ref):
     assert isinstance(gen, Generator) and gen.modality == "image" and gen.has_discriminator
     lat = gen.latent
@@ -48,11 +49,13 @@ def test_protocol_latent_and_images(gen, ref):
     assert len(pics) == 3 and all(isinstance(p, Image.Image) and p.size == (32, 32) for p in pics)
 
 
+@pytest.mark.shared
 def test_truncation_option_and_registry_factory(ref):
     g = load_generator("stylegan2", CPU, Path("/nonexistent"), path=str(TF_PKL), truncation_psi=0.7)
     assert torch.allclose(g.generate(ref["z"]), unit(ref["G_ema_img_psi07"]), atol=1e-5)
 
 
+@pytest.mark.shared
 def test_discriminate_scores_generated_images(gen, ref):
     imgs = gen.generate(ref["z"])
     logits = gen.discriminate(imgs)
@@ -64,6 +67,7 @@ def test_discriminate_scores_generated_images(gen, ref):
     assert gen.discriminate(imgs[:6]).shape == (6,)
 
 
+@pytest.mark.shared
 def test_small_scoring_is_the_skip_architectures_intermediate_rgb(ref):
     g = load(CPU, Path("/nonexistent"), path=PT_PKL, score_resolution=16)
     z = ref["z"][:4]
@@ -91,6 +95,7 @@ def test_small_scoring_is_the_skip_architectures_intermediate_rgb(ref):
     assert torch.allclose(g.discriminate(small), expect, atol=1e-6)
 
 
+@pytest.mark.shared
 def test_car_like_crop(ref):
     g = load(CPU, Path("/nonexistent"), path=PT_PKL, crop=(0.25, 0.0, 0.75, 1.0))
     full = load(CPU, Path("/nonexistent"), path=PT_PKL).generate(ref["z"][:4])
@@ -107,6 +112,7 @@ def test_car_like_crop(ref):
     assert small.discriminate(small.generate(ref["z"][:2])).shape == (2,)
 
 
+@pytest.mark.shared
 def test_safetensors_conversion_reloads_identically(tmp_path, gen, ref):
     st = convert(PT_PKL, tmp_path, "tiny")
     meta = json.loads((tmp_path / "tiny.json").read_text())
@@ -117,6 +123,7 @@ def test_safetensors_conversion_reloads_identically(tmp_path, gen, ref):
     assert torch.equal(again.discriminate(imgs), gen.discriminate(imgs))
 
 
+@pytest.mark.shared
 def test_network_lookup_converts_once_then_uses_safetensors(tmp_path, monkeypatch, ref):
     monkeypatch.setenv("GLASS_OFFLINE", "1")
     folder = tmp_path / "stylegan2"
@@ -140,6 +147,7 @@ def test_missing_weights_offline_says_what_and_where(tmp_path, monkeypatch):
     assert "stylegan2-church-config-f.pkl" in msg and str(tmp_path / "stylegan2") in msg
 
 
+@pytest.mark.shared
 def test_bad_options_are_refused():
     with pytest.raises(ValueError, match="score_resolution"):
         load(CPU, Path("/nonexistent"), path=PT_PKL, score_resolution=12)

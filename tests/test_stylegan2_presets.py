@@ -12,6 +12,8 @@ from glass_core.cli import main
 from glass_core.pipeline import Pipeline
 from glass_core.presets import PRESETS
 
+pytestmark = pytest.mark.shared  # NVIDIA's fixture networks, from ../shared
+
 FIXTURES = SHARED / "fixtures" / "stylegan2"
 OFFICIAL = {  # official name -> the fixture in the same format
     "stylegan2-ffhq-1024x1024.pkl": "tiny-pytorch-network.pkl",
