@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from glass_core.errors import GlassError
-from glass_core.presets import DEFAULT_PRESET, PRESETS, get_preset
+from glass_core.presets import DEFAULT_PRESET, OPERATOR_SETS, PRESETS, get_preset
 
 if TYPE_CHECKING:
     from glass_core.runcard import RunCard
@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--pop-size", type=int, help="default: the preset's")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--no-discriminator", action="store_true", help="single-objective GA even if D exists")
+        p.add_argument("--operators", choices=list(OPERATOR_SETS),
+                       help="genetic operators: 'paper' as the paper's code ran them (the paper presets' default),"
+                            " 'glass' (the embedded set's default)")
         p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, …")
         p.add_argument("--compile", action="store_true",
                        help="torch.compile the networks: minutes first, then faster generations")
@@ -45,6 +48,8 @@ def _overrides(args: argparse.Namespace) -> dict:
         out["pop_size"] = args.pop_size
     if args.no_discriminator:
         out["use_discriminator"] = False
+    if args.operators:
+        out["operators"] = args.operators
     if args.compile:
         out["compile"] = True
     return out

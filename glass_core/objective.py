@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import torch
+from pymoo.mcdm.pseudo_weights import PseudoWeights
 
 from glass_core.generators.base import Generator, genome_batches
 from glass_core.scorer import ClipScorer
@@ -81,8 +82,22 @@ def compromise(F: np.ndarray) -> int:
     return int(np.argmin(np.linalg.norm(scaled, axis=1)))
 
 
-def shown_member(F: np.ndarray, within: float | None) -> int:
-    """Which front member to show: the compromise, or the most realistic near the top similarity."""
+def paper_pick(F: np.ndarray) -> int:
+    """The paper's choice: pymoo's pseudo-weights [0, 1] on the front, i.e. its most realistic end.
+
+    The paper's run.py picks `get_decision_making("pseudo-weights", [0, 1]).do(res.F)`, falling
+    back to the lowest second objective when the front cannot be normalised (one point).
+    """
+    span = F.max(axis=0) - F.min(axis=0)
+    if len(F) < 2 or not np.all(span > 0):
+        return int(np.argmin(F[:, 1]))
+    return int(PseudoWeights(np.array([0.0, 1.0])).do(F))
+
+
+def shown_member(F: np.ndarray, within: float | None, rule: str = "compromise") -> int:
+    """Which front member to show: the paper's pick, the compromise, or the most realistic near the top similarity."""
+    if rule == "paper":
+        return paper_pick(F)
     if within is None:
         return compromise(F)
     sims = -F[:, 0]

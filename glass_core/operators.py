@@ -2,7 +2,8 @@
 
 Each segment gets the paper's operator: SBX and polynomial mutation on the reals, HUX and
 bit-flip on the class bits, SBX and polynomial mutation followed by rounding on the integer
-tokens. Every random draw comes from the `random_state` pymoo hands in, so one seed drives
+tokens. How often each runs is the `Operators` setting's (presets.py): the paper's code's, or
+glass's. Every random draw comes from the `random_state` pymoo hands in, so one seed drives
 the whole search.
 """
 
@@ -32,11 +33,15 @@ def _segment_problem(lo: np.ndarray, hi: np.ndarray) -> SimpleNamespace:
 class _Segments:
     """The genome's segments with their own bounds, for handing slices to stock operators."""
 
-    def __init__(self, latent: LatentSpace):
+    def __init__(self, latent: LatentSpace, int_margin: float = 0.0):
         self.latent = latent
         lo, hi = latent.bounds()
         self.reals = _segment_problem(lo[latent.reals], hi[latent.reals])
-        self.ints = _segment_problem(lo[latent.ints], hi[latent.ints])
+        # pymoo 0.4.2 widened by 0.5 - 1e-16, so that rounding never leaves the bounds, and rounded
+        # after each operator; with no margin the repair rounds once, after mutation.
+        margin = max(int_margin - 1e-16, 0.0)
+        self.ints = _segment_problem(lo[latent.ints] - margin, hi[latent.ints] + margin)
+        self.round_ints = int_margin > 0
 
 
 class LatentSampling(Sampling):
@@ -67,18 +72,21 @@ class LatentCrossover(Crossover):
     """SBX on reals and integers, HUX on bits; two parents make two children."""
 
     def __init__(self, latent: LatentSpace, ops: Operators):
-        super().__init__(2, 2, prob=ops.sbx_prob)
-        self.seg = _Segments(latent)
+        mixed = ops.mixed_mating_prob is not None and latent.n_bits > 0 and latent.n_real + latent.n_int > 0
+        # pymoo draws once per mating against this prob; matings it skips give copies of the parents.
+        super().__init__(2, 2, prob=ops.mixed_mating_prob if mixed else ops.sbx_prob)
+        self.seg = _Segments(latent, ops.int_margin)
         self.sbx = SBX(eta=ops.sbx_eta, prob=1.0)
         self.hux = HUX(prob=1.0)
-        self.hux_prob = ops.hux_prob
+        self.hux_prob = 1.0 if mixed else ops.hux_prob
 
     def _do(self, problem, X, *args, random_state=None, **kwargs):
         lat, out = self.seg.latent, X.copy()
         if lat.n_real:
             out[..., lat.reals] = self.sbx._do(self.seg.reals, X[..., lat.reals], random_state=random_state)
         if lat.n_int:
-            out[..., lat.ints] = self.sbx._do(self.seg.ints, X[..., lat.ints], random_state=random_state)
+            ints = self.sbx._do(self.seg.ints, X[..., lat.ints], random_state=random_state)
+            out[..., lat.ints] = np.rint(ints) if self.seg.round_ints else ints
         if lat.n_bits:
             bits = X[..., lat.bits].astype(bool)
             mixed = self.hux._do(None, bits, random_state=random_state)
@@ -92,8 +100,9 @@ class LatentMutation(Mutation):
 
     def __init__(self, latent: LatentSpace, ops: Operators):
         super().__init__(prob=1.0)  # each segment decides below how often it mutates
-        self.seg = _Segments(latent)
-        self.pm = PM(eta=ops.pm_eta, prob=1.0)
+        self.seg = _Segments(latent, ops.int_margin)
+        # prob_var None: pymoo 0.6's default, 1/n_var of the segment (at most 0.5).
+        self.pm = PM(eta=ops.pm_eta, prob=1.0, prob_var=ops.pm_gene_prob)
         self.pm_prob = ops.pm_prob
         self.bitflip_rate = ops.bitflip_rate
 
@@ -104,6 +113,8 @@ class LatentMutation(Mutation):
                 rows = random_state.random(len(X)) < self.pm_prob
                 mutated = self.pm._do(sub, X[:, sl], random_state=random_state)
                 out[rows, sl] = mutated[rows]
+        if self.seg.round_ints:
+            out[:, lat.ints] = np.rint(out[:, lat.ints])
         if lat.n_bits:
             flip = random_state.random((len(X), lat.n_bits)) < self.bitflip_rate
             out[:, lat.bits] = np.where(flip, 1.0 - X[:, lat.bits], X[:, lat.bits])

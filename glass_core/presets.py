@@ -11,18 +11,46 @@ from glass_core.errors import BadInputError
 Task = Literal["text2image", "image2text"]
 Algorithm = Literal["ga", "nsga2"]
 Precision = Literal["fp32", "bf16", "fp16"]
+FrontPick = Literal["compromise", "paper"]
 
 
 @dataclass(frozen=True)
 class Operators:
-    """Genetic operators, as in the paper: SBX + PM on reals and integers, HUX + bit-flip on bits."""
+    """Genetic operators: SBX + polynomial mutation on reals and integers, HUX + bit-flip on bits.
 
+    The fields say what each operator does and how often, so that both sets below are plain
+    data: `PAPER_OPERATORS` as the paper's code ran them (pymoo 0.4.2), `GLASS_OPERATORS` as
+    glass ran them before it had the paper's (pymoo 0.6's defaults for what the port left unset).
+    """
+
+    name: str = "glass"  # recorded in run cards: which set ran
     sbx_eta: float = 3.0
-    sbx_prob: float = 1.0  # chance that a mating recombines at all
+    sbx_prob: float = 1.0  # share of matings whose reals (or integers) are recombined
+    hux_prob: float = 0.2  # share of recombined matings whose class bits go through HUX
+    # Share of matings recombined at all when the genome mixes reals and bits; both SBX and HUX
+    # then run, whatever sbx_prob and hux_prob say (pymoo 0.4.2's MixedVariableCrossover: its
+    # default prob 0.9, and it calls each sub-operator's _do, bypassing their own prob). None:
+    # reals and bits follow sbx_prob and hux_prob.
+    mixed_mating_prob: float | None = None
     pm_eta: float = 3.0
-    pm_prob: float = 0.5  # chance that an offspring's reals (or integers) are mutated
-    hux_prob: float = 0.2  # chance that a mating swaps half of its differing class bits
+    pm_prob: float = 0.5  # share of children whose reals (or integers) are mutated at all
+    pm_gene_prob: float | None = None  # share of a mutated child's genes that move (None: 1/n_var)
     bitflip_rate: float = 10 / 1000  # chance that each class bit of an offspring flips
+    # Integers are searched as reals on [lo - margin, hi + margin] and rounded after each operator
+    # (pymoo 0.4.2's IntegerFromFloat operators: 0.5, so the end values are as likely as the
+    # others). 0: on [lo, hi], rounded once by the repair after mutation.
+    int_margin: float = 0.0
+
+
+# The paper's code (galatolofederico/clip-glass operators.py, on pymoo 0.4.2.1): SBX(prob 1.0,
+# eta 3) and PM(prob 0.5, eta 3), where 0.4.2's PM prob is per *gene* and every child is mutated;
+# BigGAN's MixedVariableCrossover at its default 0.9 per mating with SBX and HUX inside (the
+# HUX prob 0.2 it was given is never read); bit-flip 0.01 per bit; integer SBX / PM widened by
+# 0.5 and rounded. Derivation and numbers: tests/test_paper_operators.py.
+PAPER_OPERATORS = Operators(name="paper", sbx_prob=1.0, hux_prob=1.0, mixed_mating_prob=0.9, pm_prob=1.0,
+                            pm_gene_prob=0.5, int_margin=0.5)
+GLASS_OPERATORS = Operators()
+OPERATOR_SETS: dict[str, Operators] = {o.name: o for o in (PAPER_OPERATORS, GLASS_OPERATORS)}
 
 
 @dataclass(frozen=True)
@@ -47,10 +75,13 @@ class Preset:
     # when a Pipeline is built, since compiled networks are kept and shared.
     compile: bool = False
     seed: int = 0
-    operators: Operators = Operators()
+    operators: Operators = GLASS_OPERATORS  # a set's name ("paper", "glass") is accepted by replace()
     # Two objectives: None shows the front's compromise point; a share s shows the most realistic
     # (or fluent) member whose similarity is within s of the front's similarity range from its top.
     show_within: float | None = None
+    # "paper": the front member the paper's code returned, pymoo's pseudo-weights [0, 1] (the most
+    # realistic end of the front, so the least similar); "compromise": the rule above.
+    front_pick: FrontPick = "compromise"
     description: str = ""
 
     @property
@@ -64,8 +95,13 @@ class Preset:
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise BadInputError(f"Unknown preset field(s): {', '.join(unknown)}")
-        if isinstance(overrides.get("operators"), dict):
-            overrides["operators"] = dataclasses.replace(self.operators, **overrides["operators"])
+        ops = overrides.get("operators")
+        if isinstance(ops, str):
+            if ops not in OPERATOR_SETS:
+                raise BadInputError(f"Unknown operator set {ops!r}; choose one of: {', '.join(OPERATOR_SETS)}")
+            overrides["operators"] = OPERATOR_SETS[ops]
+        elif isinstance(ops, dict):  # a changed set is no longer the named one, unless it says so
+            overrides["operators"] = dataclasses.replace(self.operators, **{"name": "custom", **ops})
         out = dataclasses.replace(self, **overrides)
         out.validate()
         return out
@@ -82,6 +118,8 @@ class Preset:
             raise BadInputError(f"show_within must be between 0 and 1, got {self.show_within}")
         if self.evaluations is not None and self.evaluations < 1:
             raise BadInputError(f"The evaluation budget must be at least 1, got {self.evaluations}")
+        if self.front_pick not in ("compromise", "paper"):
+            raise BadInputError(f"front_pick must be compromise or paper, got {self.front_pick!r}")
         if self.precision not in ("fp32", "bf16", "fp16"):
             raise BadInputError(f"Precision must be fp32, bf16 or fp16, got {self.precision!r}")
 
@@ -100,7 +138,7 @@ def _biggan(name: str, size: int, pop: int, batch: int) -> Preset:
     return Preset(
         name=name, task="text2image", generator="biggan",
         generator_args={"model": f"biggan-deep-{size}", "truncation": 1.0},
-        pop_size=pop, batch_size=batch,
+        pop_size=pop, batch_size=batch, operators=PAPER_OPERATORS,
         description=f"BigGAN-deep {size}×{size}, 128 reals + 1000 ImageNet class genes",
     )
 
@@ -110,6 +148,7 @@ def _stylegan2(network: str, use_d: bool) -> Preset:
     return Preset(
         name=f"StyleGAN2_{network}_{suffix}", task="text2image", generator="stylegan2",
         generator_args={"network": network}, use_discriminator=use_d, pop_size=16, batch_size=4,
+        operators=PAPER_OPERATORS,
         description=f"StyleGAN2 config-f {network}" + (", discriminator as 2nd objective" if use_d else ""),
     )
 
@@ -125,14 +164,16 @@ def _mini(name: str, task: Task, generator: str, args: dict[str, Any], use_d: bo
 
 _ALL = [
     # The paper's configurations, under their original names and population sizes.
+    # The paper's config says batch 25, but its sampler never reads it: all 100 decode at once.
     Preset(
-        name="GPT2", task="image2text", generator="gpt2", generator_args={"model": "gpt2"},
-        pop_size=100, batch_size=25, description="GPT-2 small, 20 context tokens before 'the picture of'",
+        name="GPT2", task="image2text", generator="gpt2", generator_args={"model": "gpt2", "max_chars": 50},
+        pop_size=100, batch_size=100, operators=PAPER_OPERATORS,
+        description="GPT-2 small, 20 context tokens before 'the picture of'",
     ),
     Preset(
         name="GPT2_fluent", task="image2text", generator="gpt2",
-        generator_args={"model": "gpt2", "fluency": True}, use_discriminator=True, pop_size=100, batch_size=25,
-        show_within=FLUENT_SHOW_WITHIN,
+        generator_args={"model": "gpt2", "fluency": True}, use_discriminator=True, pop_size=100, batch_size=100,
+        operators=PAPER_OPERATORS, show_within=FLUENT_SHOW_WITHIN,
         description="GPT-2 with fluency (log-likelihood of the caption alone) as a 2nd objective",
     ),
     _biggan("DeepMindBigGAN128", 128, pop=64, batch=32),

@@ -78,6 +78,7 @@ class RunCard:
                 result["front"] = [{"similarity": p.similarity, "realism": p.realism, "genome": p.genome.tolist()} for p in last.front]
         return {
             "glass_run_card": 1, "started": self.started, "preset": self.preset.to_dict(),
+            "operators": self.preset.operators.name,  # which set ran: "paper", "glass" or "custom"
             "seed": self.preset.seed, "target": self.target, "device": self.device,
             "libraries": library_versions(), "result": result, "history": self.history,
         }

@@ -79,7 +79,7 @@ def _record(algorithm, evaluate: Evaluator, generator: Generator, gen: int, pres
     front = None
     if preset.use_discriminator:
         on_front = np.flatnonzero(algorithm.pop.get("rank") == 0)
-        pick = on_front[shown_member(F[on_front], preset.show_within)]
+        pick = on_front[shown_member(F[on_front], preset.show_within, preset.front_pick)]
         front = [FrontPoint(float(sims[i]), float(realisms[i]), X[i].copy()) for i in on_front]
     else:
         pick = int(np.argmax(sims))

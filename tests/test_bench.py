@@ -29,11 +29,14 @@ def test_each_mode_runs_on_its_own_components_and_the_shared_ones_stay_as_they_w
                        modes=[BASELINE, glass_mode(CPU)])
     days.add(datetime.now(timezone.utc).date().isoformat())
     paper, glass = result["modes"]["paper"], result["modes"]["glass"]
-    assert paper["speed_options"] == {"generator": {"kv_cache": False}, "scorer": {"fast_text": False, "compile": False}}
-    assert glass["speed_options"] == {"generator": {"kv_cache": True}, "scorer": {"fast_text": True, "compile": False}}
+    # The paper's sampler passed `past` at every step: its path keeps the cache, without the lean decoder.
+    assert paper["speed_options"] == {"generator": {"kv_cache": True, "lean": False},
+                                      "scorer": {"fast_text": False, "compile": False}}
+    assert glass["speed_options"] == {"generator": {"kv_cache": True, "lean": True},
+                                      "scorer": {"fast_text": True, "compile": False}}
     # What the app shares is untouched, and is still what the pipeline cache hands out.
-    assert (pipe.generator.speed_options, pipe.scorer.speed_options) == shared == ({"kv_cache": True},
-                                                                                   {"fast_text": True, "compile": False})
+    assert (pipe.generator.speed_options, pipe.scorer.speed_options) == shared == (
+        {"kv_cache": True, "lean": True}, {"fast_text": True, "compile": False})
     assert Pipeline.from_preset(preset, weights_root=REPO_WEIGHTS).generator is pipe.generator
     record = write([result], tmp_path / "bench", "cpu", "pytest")
     saved = json.loads((tmp_path / "bench.json").read_text())
@@ -66,7 +69,7 @@ def test_random_networks_come_from_the_registry_and_only_text_kinds_get_the_toke
     tokenizer = Path("some/gpt2-tokenizer")
     for name in ("GPT2", "DeepMindBigGAN128", "StyleGAN2_car_d"):
         assert models.components(get_preset(name), CPU, REPO_WEIGHTS, tokenizer)[1] == "clip"
-    assert asked == [("gpt2", {"model": "gpt2", "tokenizer": tokenizer}),
+    assert asked == [("gpt2", {"model": "gpt2", "max_chars": 50, "tokenizer": tokenizer}),
                      ("biggan", {"model": "biggan-deep-128", "truncation": 1.0}),
                      ("stylegan2", {"network": "car"})]
 

@@ -111,3 +111,12 @@ def test_save_with_a_stem_names_both_files_after_it(tmp_path):
     png, card_file = save(card, tmp_path, stem="glass-mini_gan-seed0-gen2")
     assert (png.name, card_file.name) == ("glass-mini_gan-seed0-gen2.png", "glass-mini_gan-seed0-gen2.json")
     assert json.loads(card_file.read_text())["result"]["file"] == png.name
+
+
+def test_the_run_card_says_which_operator_set_ran(tmp_path, test_presets, tiny_root):
+    args = ["text2image", "a dog", "--preset", "test_biggan", "--generations", "2"]
+    glass = run_cli(tmp_path / "a", tiny_root, *args)["card"]
+    paper = run_cli(tmp_path / "b", tiny_root, *args, "--operators", "paper")["card"]
+    assert glass["operators"] == "glass" and paper["operators"] == "paper"
+    assert paper["preset"]["operators"]["pm_gene_prob"] == 0.5  # the whole set is recorded, not just its name
+    assert paper["result"]["genome"] != glass["result"]["genome"]  # and it is what ran

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 from pymoo.core.population import Population
 from pymoo.core.problem import Problem
 
@@ -62,4 +63,14 @@ def test_selected_classes_dominate_the_class_vector():
     vec = bits_to_class_vector(bits)
     assert vec[0, 7] == 1.0 and vec[0].sum() == 1.0
     assert vec[1, 3] == vec[1, 9] == 0.5 and vec[1].sum() == 1.0
-    assert not vec[2].any()  # no class on: no class conditioning
+    assert not vec[2].any()  # no class on: the mini GAN's "no class"
+    uniform = bits_to_class_vector(bits, empty="uniform")  # BigGAN's: the paper's softmax of all-zero genes
+    np.testing.assert_array_equal(uniform[:2], vec[:2])
+    np.testing.assert_allclose(uniform[2], np.full(1000, 1e-3)) and np.testing.assert_allclose(uniform[2].sum(), 1.0)
+
+
+def test_biggan_with_no_class_gene_on_is_conditioned_on_the_uniform_class_vector(biggan):
+    gen = biggan.generator
+    genomes = np.zeros((1, gen.latent.n_var))
+    z, classes = gen._inputs(genomes)
+    torch.testing.assert_close(classes, torch.full((1, 1000), 1e-3))

@@ -78,7 +78,7 @@ class BigGANGenerator:
 
     def _inputs(self, genomes: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         z = torch.as_tensor(genomes[:, self.latent.reals], dtype=torch.float32, device=self.device)
-        classes = bits_to_class_vector(genomes[:, self.latent.bits])
+        classes = bits_to_class_vector(genomes[:, self.latent.bits], empty="uniform")
         return z * self.truncation, torch.as_tensor(classes, device=self.device)
 
     @torch.inference_mode()
@@ -91,7 +91,8 @@ class BigGANGenerator:
 
     def generate_differentiable(self, reals: torch.Tensor, genomes: np.ndarray) -> torch.Tensor:
         """As `generate`, but differentiable in `reals` (N, 128); the class genes come from `genomes`."""
-        classes = torch.as_tensor(bits_to_class_vector(genomes[:, self.latent.bits]), device=self.device)
+        classes = torch.as_tensor(bits_to_class_vector(genomes[:, self.latent.bits], empty="uniform"),
+                                  device=self.device)
         return (self.model(reals * self.truncation, classes, self.truncation).float() + 1) / 2
 
     def show(self, genomes: np.ndarray):

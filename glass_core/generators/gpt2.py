@@ -34,14 +34,21 @@ class GPT2Captioner:
     modality = "text"
 
     def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, n_context: int = 20,
-                 max_new_tokens: int = 30, *, kv_cache: bool = True, fluency: bool = False):
+                 max_new_tokens: int = 30, *, max_chars: int | None = None, kv_cache: bool = True,
+                 lean: bool = True, fluency: bool = False):
         self.has_discriminator = fluency
+        # The paper's code cut every caption to its first 50 characters ("the picture of"
+        # included) before CLIP scored it and before it was saved: the GPT2 preset does too.
+        self.max_chars = max_chars
         self.model = model.eval().requires_grad_(False).to(device)
         self.tokenizer = tokenizer
         self.device = device
         self.max_new_tokens = max_new_tokens
-        self._kv_cache = kv_cache  # False only for the paper-faithful benchmark baseline
-        self.lean = LeanGreedyDecoder(self.model) if supports(model.config) else None
+        self._kv_cache = kv_cache  # False: the whole sequence again at every step
+        # The lean decoder (gpt2_decode) where it applies; False: transformers' own cached forward,
+        # as the paper's sampler ran GPT-2 (the benchmark's paper path).
+        self._lean = lean
+        self.lean = LeanGreedyDecoder(self.model) if lean and supports(model.config) else None
         self.eos = int(tokenizer.eos_token_id)
         self.prefix = torch.tensor(tokenizer.encode(PREFIX), device=device)
         vocab = int(model.config.vocab_size)
@@ -55,13 +62,14 @@ class GPT2Captioner:
     @property
     def speed_options(self) -> dict[str, bool]:
         """The options this captioner was built with (glass_core.options)."""
-        return {"kv_cache": self._kv_cache}
+        return {"kv_cache": self._kv_cache, "lean": self._lean}
 
     def with_options(self, **options: bool) -> GPT2Captioner:
         """A captioner over the same GPT-2 with some speed options changed."""
         check_options(self, options)
         return GPT2Captioner(self.model, self.tokenizer, self.device, self.latent.n_int, self.max_new_tokens,
-                             fluency=self.has_discriminator, **(self.speed_options | options))
+                             max_chars=self.max_chars, fluency=self.has_discriminator,
+                             **(self.speed_options | options))
 
     @torch.inference_mode()
     def continue_greedy(self, context: torch.Tensor) -> torch.Tensor:
@@ -99,7 +107,8 @@ class GPT2Captioner:
         prefix = self.prefix.tolist()
         rows = [prefix + (row[:row.index(self.eos)] if self.eos in row else row) for row in new]
         texts = self.tokenizer.batch_decode(rows, skip_special_tokens=True)
-        return [" ".join(text.split()) for text in texts]  # newlines and runs of spaces to one space
+        texts = [" ".join(text.split()) for text in texts]  # newlines and runs of spaces to one space
+        return texts if self.max_chars is None else [text[:self.max_chars] for text in texts]
 
     def show(self, genomes: np.ndarray) -> list[str]:
         """Same as generate: a caption is shown as it is scored."""
@@ -135,7 +144,8 @@ def _from_pretrained(source: str | Path, local_only: bool):
 
 
 def load(device: torch.device, weights_root: Path, model: str = "gpt2", n_context: int = 20,
-         max_new_tokens: int = 30, kv_cache: bool = True, fluency: bool = False) -> GPT2Captioner:
+         max_new_tokens: int = 30, max_chars: int | None = None, kv_cache: bool = True,
+         fluency: bool = False) -> GPT2Captioner:
     """Registry factory for kind 'gpt2': weights/ folder first, then the hub cache or a download."""
     if model not in MODELS:
         raise ValueError(f"Unknown GPT-2 {model!r}; known: {', '.join(MODELS)}")
@@ -154,7 +164,8 @@ def load(device: torch.device, weights_root: Path, model: str = "gpt2", n_contex
                 f"Looked in {folder} and the Hugging Face cache for {repo}. Save the model there"
                 " (save_pretrained), or run once online without HF_HUB_OFFLINE=1.",
             ) from err
-    return GPT2Captioner(net, tok, device, n_context, max_new_tokens, kv_cache=kv_cache, fluency=fluency)
+    return GPT2Captioner(net, tok, device, n_context, max_new_tokens, max_chars=max_chars, kv_cache=kv_cache,
+                         fluency=fluency)
 
 
 def locate(weights_root: Path, model: str = "gpt2", **_: Any) -> Location:
@@ -168,11 +179,12 @@ def locate(weights_root: Path, model: str = "gpt2", **_: Any) -> Location:
 
 
 def random_weights(device: torch.device, tokenizer: str | Path, model: str = "gpt2", n_context: int = 20,
-                   max_new_tokens: int = 30, fluency: bool = False, **options: Any) -> GPT2Captioner:
+                   max_new_tokens: int = 30, max_chars: int | None = None, fluency: bool = False,
+                   **options: Any) -> GPT2Captioner:
     """GPT-2 small (124M) with random weights and GPT-2's real tokenizer (a folder), for speed measurements."""
     from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
     torch.manual_seed(0)
     tok = GPT2TokenizerFast.from_pretrained(tokenizer)
-    return GPT2Captioner(GPT2LMHeadModel(GPT2Config()), tok, device, n_context, max_new_tokens, fluency=fluency,
-                         **options)
+    return GPT2Captioner(GPT2LMHeadModel(GPT2Config()), tok, device, n_context, max_new_tokens,
+                         max_chars=max_chars, fluency=fluency, **options)
