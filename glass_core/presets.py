@@ -118,6 +118,13 @@ class Preset:
             raise BadInputError(f"show_within must be between 0 and 1, got {self.show_within}")
         if self.evaluations is not None and self.evaluations < 1:
             raise BadInputError(f"The evaluation budget must be at least 1, got {self.evaluations}")
+        ops = self.operators
+        for prob in ("sbx_prob", "hux_prob", "mixed_mating_prob", "pm_prob", "pm_gene_prob", "bitflip_rate"):
+            value = getattr(ops, prob)
+            if value is not None and not 0 <= value <= 1:
+                raise BadInputError(f"Operator setting {prob} must be between 0 and 1, got {value}")
+        if ops.sbx_eta <= 0 or ops.pm_eta <= 0 or not 0 <= ops.int_margin <= 0.5:
+            raise BadInputError("Operator settings: the etas must be positive and int_margin between 0 and 0.5")
         if self.front_pick not in ("compromise", "paper"):
             raise BadInputError(f"front_pick must be compromise or paper, got {self.front_pick!r}")
         if self.precision not in ("fp32", "bf16", "fp16"):

@@ -27,6 +27,9 @@ def test_any_field_can_be_overridden_without_touching_the_registry():
 
 @pytest.mark.parametrize("overrides,message", [
     ({"pop_size": 1}, "Population"), ({"generations": 0}, "Generations"), ({"colour": "red"}, "Unknown preset field"),
+    ({"evaluations": 0}, "evaluation budget"), ({"operators": "fast"}, "Unknown operator set 'fast'; choose one of: paper, glass"),
+    ({"operators": {"pm_gene_prob": 1.5}}, "pm_gene_prob must be between 0 and 1"),
+    ({"operators": {"pm_eta": 0}}, "etas must be positive"),
 ])
 def test_bad_overrides_are_refused_clearly(overrides, message):
     with pytest.raises(BadInputError, match=message):

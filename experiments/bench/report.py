@@ -35,8 +35,9 @@ def markdown(record: dict[str, Any]) -> str:
         f"Measured {record['date']} on {describe_machine(m)}; device `{record['device']}`.",
         f"Command: `{record['command']}`. Libraries: "
         + ", ".join(f"{k} {v}" for k, v in record["libraries"].items()) + ".", "",
-        "Medians over interleaved repeats in one process; 'paper' is the paper-faithful path (float32,"
-        " the paper's minibatch sizes, no key/value cache for GPT-2, full-resolution scoring). The first"
+        "Medians over interleaved repeats in one process; 'paper' is what the paper's code did (float32,"
+        " its minibatch sizes, GPT-2 with its key/value cache but transformers' own forward, the whole"
+        " population decoded at once, CLIP's full text tower, full-resolution scoring). The first"
         " generation is not timed: it warms up and, for '-compiled' modes, includes torch.compile.", "",
         *table(COLUMNS, [row for result in record["results"] for row in _rows(result)]),
     ]
