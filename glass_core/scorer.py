@@ -160,22 +160,28 @@ def locate_clip(name: str, weights_root: Path) -> Location:
 
 
 def load_clip(name: str, device: torch.device, weights_root: Path, compile: bool = False) -> ClipScorer:
-    """Load the CLIP registered as `name`, refusing to run on random weights."""
-    import open_clip  # heavy: only when a model is actually needed
+    """Load the CLIP registered as `name`, refusing to run on random weights.
 
+    Missing weights are reported before open_clip is imported or the network is tried (offline,
+    or with the hub unreachable, at once).
+    """
     if name not in CLIP_MODELS:
         raise ValueError(f"Unknown CLIP {name!r}; known: {', '.join(CLIP_MODELS)}")
     spec = CLIP_MODELS[name]
     folder = Path(weights_root) / spec.folder
-    if (folder / "open_clip_config.json").is_file():
+    ckpt = None
+    if not (folder / "open_clip_config.json").is_file():
+        if spec.arch is None or spec.hub_repo is None:
+            raise MissingWeightsError(f"CLIP '{name}'", f"Expected open_clip_config.json and weights in {folder}.")
+        ckpt = folder / spec.filename
+        if not ckpt.is_file():
+            ckpt = hub_file(spec.hub_repo, spec.filename, f"CLIP '{name}'", folder)
+    import open_clip  # heavy: only when a model is actually needed
+
+    if ckpt is None:
         ident = f"local-dir:{folder}"
         model = open_clip.create_model(ident, require_pretrained=True, device=device)
         return ClipScorer(model, open_clip.get_tokenizer(ident), device, compile=compile)
-    if spec.arch is None or spec.hub_repo is None:
-        raise MissingWeightsError(f"CLIP '{name}'", f"Expected open_clip_config.json and weights in {folder}.")
-    ckpt = folder / spec.filename
-    if not ckpt.is_file():
-        ckpt = hub_file(spec.hub_repo, spec.filename, f"CLIP '{name}'", folder)
     model = open_clip.create_model(spec.arch, pretrained=str(ckpt), require_pretrained=True, device=device)
     return ClipScorer(model, open_clip.get_tokenizer(spec.arch), device, compile=compile)
 

@@ -7,24 +7,38 @@ Layout of `weights/` (every entry optional; see weights/README.md):
     weights/gpt2/gpt2/   a transformers save_pretrained folder (config, weights, tokenizer)
     weights/stylegan2/   NVIDIA's pickles, converted to safetensors on first use
     weights/mini/        the embedded default model set, committed to the repository
+Downloads from plain URLs are glass_core.downloads'.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import socket
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from glass_core.errors import MissingWeightsError
 
 REPO_WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+RECORD_SUFFIX = ".sha256.json"  # weights/<...>/<file>.sha256.json: what the download was
+TIMEOUT_S = 20  # per network operation (connect, or one read)
+PROBE_TIMEOUT_S = 3  # connecting to the Hugging Face hub before handing it the download
+
+
+class DamagedWeightsError(MissingWeightsError):
+    """A downloaded file no longer matches the size or SHA-256 recorded when it arrived."""
 
 
 def default_weights_root() -> Path:
     """The weights folder: $GLASS_WEIGHTS if set, else the repository's weights/."""
     return Path(os.environ.get("GLASS_WEIGHTS", REPO_WEIGHTS))
+
+
+def download_cache() -> Path:
+    """Where unfinished downloads wait to be resumed: $GLASS_CACHE/downloads, outside weights/."""
+    base = os.environ.get("GLASS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "glass"
+    return Path(base) / "downloads"
 
 
 def is_offline() -> bool:
@@ -33,54 +47,64 @@ def is_offline() -> bool:
     return any(v.strip().lower() in {"1", "true", "yes", "on"} for v in flags)
 
 
-def hub_file(repo_id: str, filename: str, what: str, put_here: Path) -> Path:
-    """A file from the Hugging Face cache, downloaded (with a progress bar) when online."""
-    from huggingface_hub import hf_hub_download  # heavy-ish; only when weights are needed
+# ---- Hugging Face hub (CLIP, GPT-2): its own cache, checked first and without the network ----
 
-    try:
-        return Path(hf_hub_download(repo_id, filename, local_files_only=is_offline()))
-    except Exception as err:  # offline miss, no network, no such file: all mean "not here"
-        raise MissingWeightsError(
-            what,
-            f"Looked in {put_here} and the Hugging Face cache for {repo_id}/{filename}"
-            f" ({type(err).__name__}). Put the file in {put_here}, or run once online"
-            " (without HF_HUB_OFFLINE=1) to download it.",
-        ) from err
+def hub_cached_path(repo_id: str | None, filename: str) -> Path | None:
+    """The file in the Hugging Face cache, if it is there (no network access)."""
+    if repo_id is None:
+        return None
+    from huggingface_hub import try_to_load_from_cache
 
-
-def url_file(url: str, dest: Path, what: str) -> Path:
-    """`dest` if present, else downloaded from `url` with a progress bar when online."""
-    if dest.is_file():
-        return dest
-    how = f"Download {url} and save it as {dest}."
-    if is_offline():
-        raise MissingWeightsError(what, how + " (offline mode is on, so glass did not try)")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        _download(url, dest)
-    except OSError as err:
-        raise MissingWeightsError(what, f"{how} (download failed: {err})") from err
-    return dest
-
-
-def _download(url: str, dest: Path) -> None:
-    """Stream `url` into `dest` atomically, showing a progress bar."""
-    from tqdm import tqdm
-
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        total = int(resp.headers.get("Content-Length") or 0) or None
-        with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
-            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
-                while chunk := resp.read(1 << 20):
-                    tmp.write(chunk)
-                    bar.update(len(chunk))
-    shutil.move(tmp.name, dest)
+    hit = try_to_load_from_cache(repo_id, filename)
+    return Path(hit) if isinstance(hit, str) else None
 
 
 def hub_cached(repo_id: str | None, filename: str) -> bool:
     """True if the Hugging Face cache already holds this file (no network access)."""
-    if repo_id is None:
-        return False
-    from huggingface_hub import try_to_load_from_cache
+    return hub_cached_path(repo_id, filename) is not None
 
-    return isinstance(try_to_load_from_cache(repo_id, filename), str)
+
+def hub_reachable() -> str | None:
+    """None if the hub's host accepts a connection within a few seconds, else why not.
+
+    huggingface_hub retries an unreachable host five times with back-off (23 s measured)
+    before saying the file is missing; one short connection attempt answers at once.
+    """
+    from huggingface_hub import constants
+
+    return reachable(constants.ENDPOINT)
+
+
+def reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """None if `url`'s host accepts a TCP connection (always for file: URLs), else the reason."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return None
+    except OSError as err:
+        return f"cannot reach {parts.hostname}: {err}"
+
+
+def hub_file(repo_id: str, filename: str, what: str, put_here: Path) -> Path:
+    """A file from the Hugging Face cache, else downloaded (with the hub's progress bar) when online.
+
+    Offline, or with the hub unreachable, a file not in the cache is reported at once.
+    """
+    cached = hub_cached_path(repo_id, filename)
+    if cached is not None:
+        return cached
+    how = (f"Looked in {put_here} and the Hugging Face cache for {repo_id}/{filename}. Put the file in"
+           f" {put_here}, or run once online (without HF_HUB_OFFLINE=1 / GLASS_OFFLINE=1) to download it.")
+    if is_offline():
+        raise MissingWeightsError(what, how + " (offline mode is on, so glass did not try)")
+    if (why := hub_reachable()) is not None:
+        raise MissingWeightsError(what, f"{how} ({why})")
+    from huggingface_hub import hf_hub_download  # atomic, resumable and checked by the hub's own cache
+
+    try:
+        return Path(hf_hub_download(repo_id, filename))
+    except Exception as err:  # no network, no such file: all mean "not here"
+        raise MissingWeightsError(what, f"{how} ({type(err).__name__})") from err

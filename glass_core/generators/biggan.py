@@ -16,11 +16,20 @@ from glass_core.errors import MissingWeightsError, UnsafeFileError
 from glass_core.generators.base import LatentSpace, Location, to_pil
 from glass_core.generators.classes import bits_to_class_vector
 from glass_core.options import check_options
-from glass_core.weights import url_file
+from glass_core.downloads import Source, fetch_files, verify
 
 # The library's own download addresses (pytorch_pretrained_biggan.model, PRETRAINED_*_MAP).
 _S3 = "https://s3.amazonaws.com/models.huggingface.co/biggan"
 MODELS = ("biggan-deep-128", "biggan-deep-256", "biggan-deep-512")
+
+# Copies of the same checkpoints on the Hugging Face hub, tried after S3: {model: repository}.
+# osanseviero/BigGAN-deep-128 holds config.json (630 B) and pytorch_model.bin (211 MB, a state
+# dict whose only pickle imports are OrderedDict / FloatStorage / _rebuild_tensor_v2), with
+# pytorch-pretrained-biggan in its requirements.txt: the library's biggan-deep-128 files
+# (https://huggingface.co/osanseviero/BigGAN-deep-128/tree/main, seen through the docs search).
+# No hub copy of biggan-deep-256 or -512 was found, so those have S3 only.
+HUB_MIRRORS = {"biggan-deep-128": "osanseviero/BigGAN-deep-128"}
+_HUB = "https://huggingface.co"
 
 
 class BigGANGenerator:
@@ -157,14 +166,30 @@ def _urls(model_name: str) -> tuple[str, str]:
     return f"{_S3}/{model_name}-config.json", f"{_S3}/{model_name}-pytorch_model.bin"
 
 
+def sources(model_name: str) -> list[Source]:
+    """Where `model_name` can be downloaded, in the order tried: S3, then a hub copy if there is one."""
+    found = [Source("pytorch-pretrained-biggan's S3", _urls(model_name))]
+    if (repo := HUB_MIRRORS.get(model_name)) is not None:
+        base = f"{_HUB}/{repo}/resolve/main"
+        found.append(Source(f"Hugging Face hub {repo}", (f"{base}/config.json", f"{base}/pytorch_model.bin")))
+    return found
+
+
 def fetch(model_name: str, weights_root: Path) -> tuple[Path, Path]:
-    """(config, weights) of `model_name`: on disk, else downloaded into weights/biggan/<name>/."""
+    """(config, weights) of `model_name`: on disk, else downloaded into weights/biggan/<name>/.
+
+    A download is checked and recorded (glass_core.downloads.fetch_files), and a downloaded file
+    is checked against that record on every later load.
+    """
+    what = f"BigGAN {model_name}"
     local = find_local(model_name, weights_root)
     if local is not None:
+        for file in local:
+            verify(file, what)
         return local
-    folder, what = weights_root / "biggan" / model_name, f"BigGAN {model_name}"
-    config_url, weights_url = _urls(model_name)
-    return url_file(config_url, folder / "config.json", what), url_file(weights_url, folder / "pytorch_model.bin", what)
+    folder = weights_root / "biggan" / model_name
+    config, weights = fetch_files(sources(model_name), [folder / "config.json", folder / "pytorch_model.bin"], what)
+    return config, weights
 
 
 def load(device: torch.device, weights_root: Path, model: str = "biggan-deep-256",

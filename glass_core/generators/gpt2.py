@@ -12,7 +12,7 @@ from glass_core.errors import MissingWeightsError
 from glass_core.generators.base import LatentSpace, Location
 from glass_core.generators.gpt2_decode import LeanGreedyDecoder, supports
 from glass_core.options import check_options
-from glass_core.weights import hub_cached, is_offline
+from glass_core.weights import hub_cached, hub_reachable, is_offline
 
 PREFIX = "the picture of"
 
@@ -143,6 +143,32 @@ def _from_pretrained(source: str | Path, local_only: bool):
     return model, GPT2TokenizerFast.from_pretrained(source, local_files_only=local_only)
 
 
+def _from_hub(repo: str, model: str, folder: Path):
+    """Model and tokenizer from the Hugging Face cache, else downloaded; missing ones reported at once.
+
+    The cache is read without the network. Offline, or with the hub unreachable (one short
+    connection attempt), nothing else is tried: transformers would otherwise spend ~23 s retrying
+    each file before saying it is missing.
+    """
+    what = f"GPT-2 '{model}'"
+    how = (f"Looked in {folder} and the Hugging Face cache for {repo}. Save the model there"
+           " (save_pretrained), or run once online without HF_HUB_OFFLINE=1 / GLASS_OFFLINE=1")
+    if hub_cached(repo, "config.json"):
+        try:
+            return _from_pretrained(repo, local_only=True)
+        except OSError as err:  # the cache holds only part of the model
+            if is_offline():
+                raise MissingWeightsError(what, f"{how} (the cache lacks some files: {err}).") from err
+    if is_offline():
+        raise MissingWeightsError(what, how + " (offline mode is on, so glass did not try).")
+    if (why := hub_reachable()) is not None:
+        raise MissingWeightsError(what, f"{how} ({why}).")
+    try:
+        return _from_pretrained(repo, local_only=False)
+    except OSError as err:
+        raise MissingWeightsError(what, f"{how} ({type(err).__name__}).") from err
+
+
 def load(device: torch.device, weights_root: Path, model: str = "gpt2", n_context: int = 20,
          max_new_tokens: int = 30, max_chars: int | None = None, kv_cache: bool = True,
          fluency: bool = False) -> GPT2Captioner:
@@ -156,14 +182,7 @@ def load(device: torch.device, weights_root: Path, model: str = "gpt2", n_contex
     elif repo is None:
         raise MissingWeightsError(f"GPT-2 '{model}'", f"Expected a save_pretrained folder at {folder}.")
     else:
-        try:
-            net, tok = _from_pretrained(repo, local_only=is_offline())
-        except OSError as err:
-            raise MissingWeightsError(
-                f"GPT-2 '{model}'",
-                f"Looked in {folder} and the Hugging Face cache for {repo}. Save the model there"
-                " (save_pretrained), or run once online without HF_HUB_OFFLINE=1.",
-            ) from err
+        net, tok = _from_hub(repo, model, folder)
     return GPT2Captioner(net, tok, device, n_context, max_new_tokens, max_chars=max_chars, kv_cache=kv_cache,
                          fluency=fluency)
 

@@ -25,12 +25,15 @@ from glass_core.nets.stylegan2 import ops
 from glass_core.nets.stylegan2.convert import Networks, convert, load_file, to_device
 from glass_core.nets.stylegan2.networks import NOISE_MODES
 from glass_core.options import check_options
-from glass_core.weights import url_file
+from glass_core.downloads import url_file, verify
 
 Crop = tuple[float, float, float, float]  # (top, left, bottom, right) as fractions of the side
 Z_BOUNDS = (-10.0, 10.0)
 _NGC = "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files"
 _CDN = "https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks"
+# The older mirror of the same files in StyleGAN2's own pretrained_networks.py (gdrive_urls:
+# 'gdrive:networks/stylegan2-<name>-config-f.pkl' -> this address); tried last.
+_CLOUDFRONT = "http://d36zk2xti64re0.cloudfront.net/stylegan2/networks"
 
 
 @dataclass(frozen=True)
@@ -40,17 +43,27 @@ class NetworkInfo:
     files: tuple[str, ...]  # any of these in weights/stylegan2/ is used, first found wins
     url: str  # download address; the file is saved under its own name
     crop: Crop | None = None
+    mirrors: tuple[str, ...] = ()  # tried in order after `url`, each saved under its own name
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every download address, in the order tried."""
+        return (self.url, *self.mirrors)
 
 
 NETWORKS: dict[str, NetworkInfo] = {
     # The 2021 PyTorch re-release (stylegan3 README) is on NVIDIA's NGC; the TF original also works.
+    # The TF original is also at the CDN (the "pretrained FFHQ model", 373 MB, linked from READMEs
+    # that use StyleGAN2) and at the older cloudfront mirror.
     "ffhq": NetworkInfo(("stylegan2-ffhq-config-f.pkl", "stylegan2-ffhq-1024x1024.pkl"),
-                        f"{_NGC}/stylegan2-ffhq-1024x1024.pkl"),
+                        f"{_NGC}/stylegan2-ffhq-1024x1024.pkl",
+                        mirrors=(f"{_CDN}/stylegan2-ffhq-config-f.pkl", f"{_CLOUDFRONT}/stylegan2-ffhq-config-f.pkl")),
     # LSUN car was trained on 512x384 photos centred on a black 512x512 canvas (rows 64-448,
     # StyleGAN2 dataset_tool.py create_lsun_wide), so only that band is shown and scored.
     "car": NetworkInfo(("stylegan2-car-config-f.pkl",), f"{_CDN}/stylegan2-car-config-f.pkl",
-                       crop=(64 / 512, 0.0, 448 / 512, 1.0)),
-    "church": NetworkInfo(("stylegan2-church-config-f.pkl",), f"{_CDN}/stylegan2-church-config-f.pkl"),
+                       crop=(64 / 512, 0.0, 448 / 512, 1.0), mirrors=(f"{_CLOUDFRONT}/stylegan2-car-config-f.pkl",)),
+    "church": NetworkInfo(("stylegan2-church-config-f.pkl",), f"{_CDN}/stylegan2-church-config-f.pkl",
+                          mirrors=(f"{_CLOUDFRONT}/stylegan2-church-config-f.pkl",)),
 }
 
 
@@ -186,11 +199,12 @@ def resolve_weights(weights_root: Path, network: str) -> Path:
     converted = folder / f"{network}.safetensors"
     if converted.is_file() and converted.with_suffix(".json").is_file():
         return converted
+    what = f"StyleGAN2 {network} ({' or '.join(info.files)})"
     for name in info.files:
         if (folder / name).is_file():
+            verify(folder / name, what)  # against the SHA-256 recorded when glass downloaded it
             return convert(folder / name, folder, network)
-    what = f"StyleGAN2 {network} ({' or '.join(info.files)})"
-    pickle = url_file(info.url, folder / info.url.rsplit("/", 1)[1], what)
+    pickle = url_file(info.urls, folder / info.url.rsplit("/", 1)[1], what)
     return convert(pickle, folder, network)
 
 
