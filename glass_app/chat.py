@@ -14,8 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, NamedTuple
 
-import gradio as gr
-
 from glass_app import handlers, inputs, views
 from glass_core.conversation import Turn, dialogue_prompts, turn_prompt
 from glass_core.errors import GlassError
@@ -76,7 +74,7 @@ def add_turn(question: str | None, answer: str | None, caption: str | None, conv
         prompt = turn_prompt(turn, TURN_WEIGHT)
         dialogue_prompts(inputs.caption(caption), [*conv.turns, turn], TURN_WEIGHT)
     except GlassError as err:
-        raise gr.Error(str(err), title="Please check the turn") from err
+        raise handlers.refuse(str(err), title="Please check the turn") from err
     conv.turns.append(turn)
     conv.messages += [{"role": "user", "content": turn_label(turn)},
                       {"role": "assistant", "content": _understood(prompt)}]
@@ -90,7 +88,7 @@ def _wait_for_idle(control: handlers.Control) -> None:
     end = time.monotonic() + STOP_WAIT_S
     while control.running:
         if time.monotonic() > end:
-            raise gr.Error("The running search did not stop in time; press Stop, then add the turn again.")
+            raise handlers.refuse("The running search did not stop in time; press Stop, then add the turn again.")
         control.stop = True
         time.sleep(0.05)
 
@@ -125,7 +123,7 @@ def continue_turn(caption: str, preset: str, generations: float, population: flo
     # One continuation at a time per session; a later turn waits here. A timeout, not a block:
     # a continuation gradio never closed must not freeze the session's chat.
     if not conv.lock.acquire(timeout=STOP_WAIT_S):
-        raise gr.Error("The previous turn is still searching; press Stop, then add the turn again.")
+        raise handlers.refuse("The previous turn is still searching; press Stop, then add the turn again.")
     try:
         _wait_for_idle(control)
         if conv.served >= len(conv.turns):

@@ -12,6 +12,35 @@ from glass_core.availability import describe, is_embedded, preset_status
 from glass_core.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 
 
+# Example captions per kind of preset: the paper's text-to-image prompts, and the captions the
+# embedded mini set was made for (coloured digits on coloured grounds).
+EXAMPLES = {
+    "paper": ["the church of the holy spirit", "a dog in the woods", "a man with a beard",
+              "the face of a man with brown eyes and stubble beard"],
+    "mini": ["a red seven on a blue background", "a yellow three on a black background",
+             "the number 4 in white on magenta"],
+}
+
+
+def example_kind(name: str) -> str:
+    """Which examples suit a preset: 'mini' for the embedded set, else 'paper'."""
+    try:
+        return "mini" if is_embedded(get_preset(name)) else "paper"
+    except Exception:  # an unknown name from a stale page
+        return "paper"
+
+
+def example_captions(name: str) -> list[str]:
+    """The example captions shown with a preset."""
+    return EXAMPLES[example_kind(name)]
+
+
+def examples_shown(name: str) -> tuple[Any, ...]:
+    """Visibility of each set of examples (in EXAMPLES order): only the preset's own shows."""
+    kind = example_kind(name)
+    return tuple(gr.update(visible=k == kind) for k in EXAMPLES)
+
+
 def task_presets(task: str) -> list[Preset]:
     """The registered presets of one task, in registry order."""
     return [p for p in PRESETS.values() if p.task == task]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator
 
 import gradio as gr
 import numpy as np
@@ -22,12 +22,13 @@ import torch
 from PIL import Image
 
 from glass_app import inputs, views
+from glass_app.state import PAGE_ONLY, Control, ImageUpdate, Run, TextUpdate, api_fields  # noqa: F401 (the page's API)
 from glass_core.availability import preset_status
 from glass_core.errors import GlassError
 from glass_core.generators import get_kind
 from glass_core.pipeline import Pipeline
 from glass_core.presets import get_preset
-from glass_core.records import FrontPoint, GenerationRecord
+from glass_core.records import GenerationRecord
 from glass_core.runcard import RunCard, describe_target, save
 
 TOP_K = 6  # individuals in the gallery / table of the current best
@@ -39,76 +40,25 @@ def device() -> str:
     return os.environ.get("GLASS_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def refuse(message: str, title: str = "Error") -> gr.Error:
+    """The page's message for a refused input or a failure: one log line, no traceback from gradio.
+
+    Failures that deserve a traceback log it themselves (log.exception) before calling this.
+    """
+    log.warning("refused: %s", " ".join(message.split()))
+    return gr.Error(message, title=title, print_exception=False)
+
+
 def pipeline(name: str) -> Pipeline:
     """The preset's shared pipeline (loaded on first use), or a clear message of what is missing."""
     try:
         return Pipeline.from_preset(get_preset(name), device=device())
     except GlassError as err:
-        raise gr.Error(str(err), title="Cannot load this preset") from err
+        raise refuse(str(err), title="Cannot load this preset") from err
     except Exception as err:  # a broken install or file: say so on the page, keep the trace in the log
         log.exception("loading preset %s failed", name)
-        raise gr.Error(f"{name} could not be loaded ({type(err).__name__}: {err}).",
-                       title="Cannot load this preset") from err
-
-
-@dataclass
-class Run:
-    """One session's search: enough to redraw it, pick a front point and save the result."""
-
-    preset: str
-    card: RunCard
-    front: list[FrontPoint] | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Control:
-    """One session's search switch; gr.State hands the same object to Run and Stop."""
-
-    running: bool = False
-    stop: bool = False
-    # The latest generation of the session's latest search, and its preset: where a chat turn continues from.
-    record: GenerationRecord | None = None
-    preset: str | None = None
-
-
-class ImageUpdate(NamedTuple):
-    """What each generation of a text-to-image search sends to the page, in the order of its outputs."""
-
-    image: str  # file of the best picture, enlarged for display
-    progress: str  # 'Generation k of N · …'
-    plot: pd.DataFrame  # best and mean similarity per generation
-    front_row: dict  # gr.update(visible=…): the Pareto front's row shows for two-objective runs
-    front: pd.DataFrame  # the Pareto front's points
-    gallery: list[tuple[str, str]]  # (picture file, similarity) of the top individuals
-    classes: str  # the classes switched on in the best genome
-    notes: str  # the info box
-    files: list[str] | None  # result and run card, on the last update only
-    run: Run  # the session's state
-
-
-class TextUpdate(NamedTuple):
-    """What each generation of an image-to-text search sends to the page, in the order of its outputs."""
-
-    caption: str
-    progress: str
-    plot: pd.DataFrame
-    front_row: dict
-    front: pd.DataFrame
-    table: pd.DataFrame  # similarity and caption of the top individuals
-    notes: str
-    files: list[str] | None
-    run: Run
-
-
-# Outputs that live only on the page: a Row's visibility and the session's State. An API caller
-# (gradio_client) receives the other fields, in the same order.
-PAGE_ONLY = ("front_row", "run")
-
-
-def api_fields(update: type[tuple]) -> tuple[str, ...]:
-    """The names of what an endpoint returns to an API caller, in order, for an update type."""
-    return tuple(f for f in update._fields if f not in PAGE_ONLY)
+        raise refuse(f"{name} could not be loaded ({type(err).__name__}: {err}).",
+                     title="Cannot load this preset") from err
 
 
 class Renderer:
@@ -139,11 +89,11 @@ def _prepare(task: str, preset: str, target_of: Callable[[], Any], numbers: tupl
     try:
         spec = get_preset(preset)
         if spec.task != task:
-            raise gr.Error(f"{preset} is a {spec.task} preset; pick one from this tab's list.")
+            raise refuse(f"{preset} is a {spec.task} preset; pick one from this tab's list.")
         target = target_of()
         config = inputs.settings(spec, *numbers)
     except GlassError as err:
-        raise gr.Error(str(err), title="Please check the input") from err
+        raise refuse(str(err), title="Please check the input") from err
     for note in config.notes:
         gr.Warning(note)
     if _downloading(spec):
@@ -164,13 +114,14 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
             ) -> Iterator[tuple[Pipeline, Run, GenerationRecord, Renderer, bool]]:
     """Validate, load, search (from `initial` genomes if given); yield each generation and whether it is the last."""
     control = control if control is not None else Control()
+    control.waiting = control.cancel = False
     control.stop = False
     spec, target, config = _prepare(task, preset, target_of, numbers)
     pipe = pipeline(preset)
     try:
         records = pipe.search(target, initial=initial, **config.overrides)
     except GlassError as err:
-        raise gr.Error(str(err), title="Please check the input") from err
+        raise refuse(str(err), title="Please check the input") from err
     run = Run(preset, RunCard(spec.replace(**config.overrides), describe(target), device=device()),
               notes=list(config.notes))
     render = Renderer(pipe)
@@ -190,39 +141,77 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
             if final:
                 break
     except GlassError as err:
-        raise gr.Error(str(err)) from err
+        raise refuse(str(err)) from err
     except Exception as err:  # never a bare crash on the page; the log keeps the trace
         log.exception("search with %s failed", preset)
-        raise gr.Error(f"The search stopped on an error ({type(err).__name__}: {err}).") from err
+        raise refuse(f"The search stopped on an error ({type(err).__name__}: {err}).") from err
     finally:
         # The end, Stop, an error, or gradio closing this generator (cancel, tab closed): the search stops here.
         control.running = False
         records.close()
 
 
-def _files(run: Run | None) -> list[str] | None:
-    """The result (PNG or caption text) and its run card JSON, written to a fresh folder."""
+STOPPED_BEFORE = "Stopped before it started: Stop was pressed while the search waited in the queue."
+
+
+def _cancelled_while_waiting(control: Control) -> bool:
+    """Whether Stop came while this search waited in the queue (then it must not start); says so."""
+    cancelled = control.waiting and control.cancel
+    control.waiting = control.cancel = False
+    if cancelled:
+        gr.Info(STOPPED_BEFORE)
+    return cancelled
+
+
+def _unchanged(update: type[tuple], **fields: Any) -> tuple:
+    """An update that changes only `fields` on the page (gr.skip() leaves the rest as it was)."""
+    return update(**{name: fields.get(name, gr.skip()) for name in update._fields})
+
+
+def _files(run: Run | None, control: Control | None) -> list[str] | None:
+    """The result (PNG or caption text) and its run card JSON, written to a fresh folder.
+
+    The session's previous folder is deleted: the page shows only the latest files, and gradio has
+    already copied those it showed into its own cache (what the download links point at).
+    """
     if run is None or run.card.last is None:
         return None
     stem = f"glass-{run.preset}-seed{run.card.preset.seed}-gen{run.card.last.generation}"
-    return [str(path) for path in save(run.card, Path(tempfile.mkdtemp(prefix="glass-run-")), stem=stem)]
+    folder = Path(tempfile.mkdtemp(prefix="glass-run-"))
+    files = [str(path) for path in save(run.card, folder, stem=stem)]
+    if control is not None:
+        forget_downloads(control)
+        control.downloads = folder
+    return files
+
+
+def forget_downloads(control: Control | None) -> None:
+    """Delete the session's download folder (a newer one replaces it, or the session ended)."""
+    folder = control.downloads if control is not None else None
+    if folder is not None:
+        control.downloads = None
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def text_to_image(caption: str, preset: str, generations: float, population: float, seed: float,
                   use_discriminator: bool, control: Control | None = None) -> Iterator[ImageUpdate]:
     """Search for an image that fits the caption; one update of every output per generation."""
+    control = control if control is not None else Control()
+    if _cancelled_while_waiting(control):
+        yield _unchanged(ImageUpdate, progress=STOPPED_BEFORE)
+        return
     stream = _stream("text2image", preset, lambda: inputs.caption(caption),
                      (generations, population, seed, use_discriminator), control)
-    yield from image_updates(stream)
+    yield from image_updates(stream, control)
 
 
 def continue_text_to_image(target_of: Callable[[], Any], preset: str, numbers: tuple, control: Control,
                            initial: np.ndarray | None, describe: Callable[[Any], dict]) -> Iterator[ImageUpdate]:
     """text_to_image for a prepared target (e.g. weighted prompts), from `initial` genomes if given."""
-    yield from image_updates(_stream("text2image", preset, target_of, numbers, control, initial, describe))
+    yield from image_updates(_stream("text2image", preset, target_of, numbers, control, initial, describe), control)
 
 
-def image_updates(stream: Iterator[tuple]) -> Iterator[ImageUpdate]:
+def image_updates(stream: Iterator[tuple], control: Control | None = None) -> Iterator[ImageUpdate]:
     """The text-to-image outputs of each generation of `stream`; closing this closes the search."""
     with closing(stream):
         for pipe, run, rec, render, final in stream:
@@ -235,32 +224,63 @@ def image_updates(stream: Iterator[tuple]) -> Iterator[ImageUpdate]:
                 plot=views.similarity_frame(run.card.history), front_row=gr.update(visible=rec.front is not None),
                 front=views.front_frame(rec.front), gallery=gallery,
                 classes=views.class_line(pipe.generator, rec.genome, imagenet),
-                notes=_notes_text(run.notes), files=_files(run) if final else None, run=run)
+                notes=_notes_text(run.notes), files=_files(run, control) if final else None, run=run)
+
+
+def distinct_outputs(rec: GenerationRecord, render: Callable[[np.ndarray], list[Any]], k: int) -> list[tuple[int, Any]]:
+    """(index, output) of the k most similar individuals whose outputs differ (distinct genomes can
+    decode to the same caption), rendering a few at a time."""
+    order = views.top_indices(rec, len(rec.population))
+    out: list[tuple[int, Any]] = []
+    seen: set = set()
+    for start in range(0, len(order), k):
+        chunk = order[start:start + k]
+        for i, shown in zip(chunk, render(rec.population[chunk])):
+            if shown not in seen:
+                seen.add(shown)
+                out.append((i, shown))
+                if len(out) == k:
+                    return out
+    return out
 
 
 def image_to_text(image: str, preset: str, generations: float, population: float, seed: float,
                   use_discriminator: bool = False, control: Control | None = None) -> Iterator[TextUpdate]:
     """Search for a caption that fits the uploaded image; one update per generation."""
+    control = control if control is not None else Control()
+    if _cancelled_while_waiting(control):
+        yield _unchanged(TextUpdate, progress=STOPPED_BEFORE)
+        return
     stream = _stream("image2text", preset, lambda: inputs.image(image),
                      (generations, population, seed, use_discriminator), control)
     with closing(stream):
         for _pipe, run, rec, render, final in stream:
-            top = views.top_indices(rec, TOP_K)
-            table = pd.DataFrame({"similarity": [round(float(rec.similarities[i]), 4) for i in top],
-                                  "caption": render(rec.population[top])})
+            top = distinct_outputs(rec, render, TOP_K)
+            table = pd.DataFrame({"similarity": [round(float(rec.similarities[i]), 4) for i, _ in top],
+                                  "caption": [caption for _, caption in top]})
             yield TextUpdate(
                 caption=rec.output, progress=views.progress_line(rec, stopped=final, second="fluency"),
                 plot=views.similarity_frame(run.card.history), front_row=gr.update(visible=rec.front is not None),
                 front=views.front_frame(rec.front), table=table,
-                notes=_notes_text(run.notes), files=_files(run) if final else None, run=run)
+                notes=_notes_text(run.notes), files=_files(run, control) if final else None, run=run)
+
+
+def mark_queued(control: Control | None) -> None:
+    """Run pressed (no queue): the session's search is waiting to start, so a Stop now cancels it."""
+    if control is not None:
+        control.waiting, control.cancel = True, False
 
 
 def request_stop(control: Control | None) -> None:
-    """Stop: the session's search ends after the generation it is computing, keeping its result."""
-    if control is None or not control.running:
+    """Stop: the session's search ends after the generation it is computing, keeping its result;
+    a search still waiting in the queue will not start."""
+    if control is not None and control.running:
+        control.stop = True
+    elif control is not None and control.waiting:
+        control.cancel = True
+        gr.Info("Stopped: the search waiting in the queue will not start.")
+    else:
         gr.Info("No search is running.")
-        return
-    control.stop = True
 
 
 def preview_upload(upload: str | None) -> tuple[str | None, str]:
@@ -275,9 +295,9 @@ def preview_upload(upload: str | None) -> tuple[str | None, str]:
     return views.shown_file(picture), ""
 
 
-def save_result(run_state: Run | None) -> list[str] | None:
+def save_result(run_state: Run | None, control: Control | None = None) -> list[str] | None:
     """Files for what the session's search has found so far (after Stop too)."""
-    files = _files(run_state)
+    files = _files(run_state, control)
     if files is None:
         gr.Warning("Nothing to save yet: run a search first.")
     return files

@@ -49,6 +49,19 @@ def _clamp(value: int, bounds: tuple[int, int], name: str, notes: list[str]) -> 
     return out
 
 
+_YES = {"true", "yes", "on", "1"}
+_NO = {"false", "no", "off", "0", ""}
+
+
+def flag(value: Any, name: str) -> bool:
+    """A checkbox value: a bool, or 'true'/'false' (and yes/no, on/off, 1/0) as an API caller may send it."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _YES | _NO:
+        return value.strip().lower() in _YES
+    raise BadInputError(f"{name} must be true or false, got {value!r}.")
+
+
 def has_discriminator(preset: Preset) -> bool:
     """Whether the preset's generator, as configured, has a second objective (some preset of it uses one).
 
@@ -67,7 +80,7 @@ def settings(preset: Preset, generations: Any, population: Any, seed: Any, use_d
         "pop_size": _clamp(_whole(population, "Population"), POPULATION, "Population", notes),
         "seed": _clamp(_whole(seed, "Seed"), SEED, "Seed", notes),
     }
-    use_d = bool(use_discriminator)
+    use_d = flag(use_discriminator, "The discriminator flag (use_discriminator)")
     if use_d and not has_discriminator(preset):
         notes.append(f"{preset.name} has no second objective; searching on similarity alone.")
         use_d = False

@@ -11,17 +11,6 @@ from glass_app import chat, choices, handlers, inputs
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 
-# The paper's text-to-image captions, then captions the embedded mini set was made for.
-CAPTIONS = [
-    "the church of the holy spirit",
-    "a dog in the woods",
-    "a man with a beard",
-    "the face of a man with brown eyes and stubble beard",
-    "a red seven on a blue background",
-    "a yellow three on a black background",
-    "the number 4 in white on magenta",
-]
-
 # The second objective of two-objective (NSGA-II) runs, per task: checkbox label and axis title.
 SECOND = {"text2image": ("Use the discriminator (NSGA-II: similarity and realism)", "realism"),
           "image2text": ("Use fluency as a second objective (NSGA-II)", "fluency")}
@@ -42,6 +31,35 @@ target (Galatolo et al., 2021). *Text → Image* searches a GAN for a picture of
 **Stop** keeps what was found so far."""
 
 
+class Slider(gr.Slider):
+    """gr.Slider that hands its value to the handler as sent: glass_app.inputs checks, rounds and
+    clamps it, naming the field (gradio's own check answers an API caller's "abc" or None with a
+    generic error)."""
+
+    is_template = True  # drawn by the page as a plain slider
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+
+class Number(gr.Number):
+    """gr.Number that hands its value to the handler as sent (see Slider)."""
+
+    is_template = True
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+
+class Checkbox(gr.Checkbox):
+    """gr.Checkbox that hands its value to the handler as sent: inputs.flag reads "false" as false."""
+
+    is_template = True
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+
 def _settings(task: str, tag: str) -> dict[str, Any]:
     """Preset dropdown, its note, and the numbers every search takes."""
     start = choices.opening(task)
@@ -52,15 +70,15 @@ def _settings(task: str, tag: str) -> dict[str, Any]:
     widgets["preset_note"] = gr.Markdown(choices.preset_note(start.name))
     gens, pop, use_d, _ = choices.preset_widgets(start.name)
     with gr.Row():
-        widgets["generations"] = gr.Slider(*inputs.GENERATIONS, value=gens["value"], step=1, precision=0,
-                                           label="Generations", elem_id=f"{tag}-generations")
-        widgets["population"] = gr.Slider(*inputs.POPULATION, value=pop["value"], step=1, precision=0,
-                                          label="Population", elem_id=f"{tag}-population")
+        widgets["generations"] = Slider(*inputs.GENERATIONS, value=gens["value"], step=1, precision=0,
+                                        label="Generations", elem_id=f"{tag}-generations")
+        widgets["population"] = Slider(*inputs.POPULATION, value=pop["value"], step=1, precision=0,
+                                       label="Population", elem_id=f"{tag}-population")
     with gr.Row():
-        widgets["seed"] = gr.Number(value=0, precision=0, minimum=inputs.SEED[0], maximum=inputs.SEED[1],
-                                    label="Seed", elem_id=f"{tag}-seed")
-        widgets["use_d"] = gr.Checkbox(value=use_d["value"], visible=use_d["visible"], label=SECOND[task][0],
-                                       elem_id=f"{tag}-use-d")
+        widgets["seed"] = Number(value=0, precision=0, minimum=inputs.SEED[0], maximum=inputs.SEED[1],
+                                 label="Seed", elem_id=f"{tag}-seed")
+        widgets["use_d"] = Checkbox(value=use_d["value"], visible=use_d["visible"], label=SECOND[task][0],
+                                    elem_id=f"{tag}-use-d")
     return widgets
 
 
@@ -114,12 +132,32 @@ def _wire_common(w: dict[str, Any], stop: gr.Button, save: gr.Button, files: gr.
     w["preset"].change(choices.preset_widgets, w["preset"],
                        [w["generations"], w["population"], w["use_d"], w["preset_note"]],
                        api_visibility="private", queue=False)
-    # Stop flips the session's switch at once (no queue); the search ends after its current generation
-    # and sends its result with the files. Not `cancels=`: gradio 6.31's page then often marks every
-    # output "Error" when the cancel lands mid-generation. Cancels from gradio_client, or a closed tab,
-    # still close the search through the handlers' try/finally.
-    stop.click(handlers.request_stop, control, None, queue=False, api_visibility="private")
-    save.click(handlers.save_result, state, files, api_visibility="private")
+    # Stop flips the session's switch at once; the search ends after its current generation and sends
+    # its result with the files, or, still waiting in the queue, never starts. Queued but with no
+    # concurrency limit, so it never waits for a search: only queued events show their gr.Info on the
+    # page. Not `cancels=`: gradio 6.31's page then often marks every output "Error" when the cancel
+    # lands mid-generation. Cancels from gradio_client, or a closed tab, still close the search
+    # through the handlers' try/finally.
+    stop.click(handlers.request_stop, control, None, concurrency_limit=None, show_progress="hidden",
+               api_visibility="private")
+    save.click(handlers.save_result, [state, control], files, api_visibility="private")
+
+
+def _session_states() -> tuple[gr.State, gr.State]:
+    """A tab's search state (a handlers.Run) and its switch (a handlers.Control), whose download
+    folder is deleted when the session ends."""
+    return gr.State(None), gr.State(handlers.Control(), delete_callback=handlers.forget_downloads)
+
+
+def _example_captions(caption: gr.Textbox, preset: gr.Dropdown) -> None:
+    """Example captions that suit the preset (digits for the mini set, the paper's for the others)."""
+    start = choices.example_kind(preset.value)
+    columns = []
+    for kind, captions in choices.EXAMPLES.items():
+        with gr.Column(visible=kind == start, elem_id=f"t2i-examples-{kind}") as column:
+            gr.Examples([[c] for c in captions], inputs=[caption], label="Example captions")
+        columns.append(column)
+    preset.change(choices.examples_shown, preset, columns, api_visibility="private", queue=False)
 
 
 def _conversation_panel() -> dict[str, Any]:
@@ -150,7 +188,7 @@ def _wire_conversation(c: dict[str, Any], caption: gr.Textbox, w: dict[str, Any]
 
 def _text_to_image_tab() -> None:
     """Caption in, image out; a Pareto plot for two-objective runs."""
-    state, control = gr.State(None), gr.State(handlers.Control())
+    state, control = _session_states()
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             caption = gr.Textbox(label="Caption", placeholder="a red seven on a blue background",
@@ -158,7 +196,7 @@ def _text_to_image_tab() -> None:
                                  max_lines=3, elem_id="t2i-caption")
             w = _settings("text2image", "t2i")
             run, stop, save = _buttons("t2i")
-            gr.Examples([[c] for c in CAPTIONS], inputs=[caption], label="Example captions")
+            _example_captions(caption, w["preset"])
             talk = _conversation_panel()
         with gr.Column(scale=2):
             progress, notes, plot = _progress_and_plot("t2i", render=False)
@@ -182,6 +220,8 @@ def _text_to_image_tab() -> None:
     # A new Run starts a new conversation. Wired before the search: gradio runs one trigger's listeners
     # in order, each after the previous has finished, so after it this would wait for the whole search.
     gr.on([run.click, caption.submit], chat.reset, conv, [talk["chat"], strip], queue=False, api_visibility="private")
+    # Likewise: the search is waiting from now on, so a Stop before it starts cancels it.
+    gr.on([run.click, caption.submit], handlers.mark_queued, control, None, queue=False, api_visibility="private")
     gr.on([run.click, caption.submit], handlers.text_to_image, _search_inputs(caption, w, control),
           _outputs(handlers.ImageUpdate, shown), api_name="text_to_image", concurrency_id="search",
           show_progress="minimal")
@@ -192,7 +232,7 @@ def _text_to_image_tab() -> None:
 
 def _image_to_text_tab() -> None:
     """Image in, caption out; a Pareto plot when fluency is a second objective."""
-    state, control = gr.State(None), gr.State(handlers.Control())
+    state, control = _session_states()
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             upload = gr.File(label="Image to caption", file_types=["image"], type="filepath", elem_id="i2t-upload")
@@ -216,6 +256,7 @@ def _image_to_text_tab() -> None:
     upload.change(handlers.preview_upload, upload, [preview, notes], api_visibility="private", queue=False)
     shown = {"caption": best, "progress": progress, "plot": plot, "front_row": front_row, "front": front,
              "table": table, "notes": notes, "files": files, "run": state}
+    run.click(handlers.mark_queued, control, None, queue=False, api_visibility="private")
     run.click(handlers.image_to_text, _search_inputs(upload, w, control), _outputs(handlers.TextUpdate, shown),
               api_name="image_to_text", concurrency_id="search", show_progress="minimal")
     front.select(handlers.choose_front_point, state, [chosen, chosen_label], api_visibility="private")

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from glass_core.errors import GlassError
+from glass_core.errors import BadInputError, GlassError
 from glass_core.presets import DEFAULT_PRESET, OPERATOR_SETS, PRESETS, get_preset
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--operators", choices=list(OPERATOR_SETS),
                        help="genetic operators: 'paper' as the paper's code ran them (the paper presets' default),"
                             " 'glass' (the embedded set's default)")
-        p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, …")
+        p.add_argument("--device", help="cpu, cuda, cuda:1, … (default: cuda when there is one, else cpu)")
         p.add_argument("--compile", action="store_true",
                        help="torch.compile the networks: minutes first, then faster generations")
         p.add_argument("--weights", type=Path, help="weights folder (default: the repository's weights/)")
@@ -64,9 +64,12 @@ def run(args: argparse.Namespace) -> Path:
     from glass_core.runcard import RunCard, describe_target
 
     preset = get_preset(args.preset, **_overrides(args))
+    if args.task == "image2text" and not Path(args.target).is_file():
+        raise BadInputError(f"{args.target}: no such file.")
     target = args.target if args.task == "text2image" else open_image(args.target)
-    pipe = Pipeline.from_preset(preset, device=args.device, weights_root=args.weights)
-    card = RunCard(preset, describe_target(target), device=args.device)
+    device = args.device or default_device()
+    pipe = Pipeline.from_preset(preset, device=device, weights_root=args.weights)
+    card = RunCard(preset, describe_target(target), device=device)
     if args.task == "image2text":
         card.target["path"] = str(args.target)
     records = pipe.search(target)
@@ -82,6 +85,13 @@ def run(args: argparse.Namespace) -> Path:
         records.close()
         bar.close()
     return _write(card, args.out)
+
+
+def default_device() -> str:
+    """The GPU when there is one (as the app picks), else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _write(card: RunCard, out_root: Path) -> Path:

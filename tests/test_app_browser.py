@@ -11,6 +11,8 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from app_support import CAPTION, app_presets, served, wait_for  # noqa: F401  (fixtures)
 from glass_app import choices
 
@@ -91,5 +93,40 @@ def test_type_run_watch_and_stop(served, tmp_path):
             if saving:
                 DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
                 shutil.copyfile(shot, DOCS_SCREENSHOT)
+        finally:
+            browser.close()
+
+
+
+@pytest.fixture
+def one_slot(monkeypatch):
+    """One search at a time (set before `served` builds the queue): a second search has to wait."""
+    monkeypatch.setenv("GLASS_CONCURRENCY", "1")
+
+
+def test_stop_while_the_search_waits_in_the_queue_cancels_it(one_slot, served):
+    from playwright.sync_api import sync_playwright
+
+    busy = served.client().submit(CAPTION, served.presets["text2image"], 1000, 8, 0, False, api_name="/text_to_image")
+    assert wait_for(lambda: len(busy.outputs()) >= 1, timeout=60), "the first search did not start"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1250})
+            page.goto(served.url, wait_until="domcontentloaded")
+            page.locator("#t2i-caption textarea").wait_for(timeout=60_000)
+            page.locator("#t2i-caption textarea").fill(CAPTION)
+            page.locator("#t2i-run").click()
+            time.sleep(1.0)
+            page.locator("#t2i-stop").click()
+            assert wait_for(lambda: page.get_by_text("will not start").count() >= 1, timeout=10)
+            assert page.get_by_text("No search is running").count() == 0
+            busy.cancel()  # the slot frees: the page's search starts, and ends at once
+            assert wait_for(lambda: page.get_by_text("Stopped before it started").count() >= 1, timeout=30)
+            time.sleep(1.5)
+            assert len(served.spy.iterators) == 1, "the cancelled search ran anyway"
+            assert "Stopped before it started" in page.locator("#t2i-progress").inner_text()
+            page.locator("#t2i-stop").click()  # nothing running now, nothing waiting: it says so
+            assert wait_for(lambda: page.get_by_text("No search is running").count() >= 1, timeout=10)
         finally:
             browser.close()

@@ -120,3 +120,31 @@ def test_the_run_card_says_which_operator_set_ran(tmp_path, test_presets, tiny_r
     assert glass["operators"] == "glass" and paper["operators"] == "paper"
     assert paper["preset"]["operators"]["pm_gene_prob"] == 0.5  # the whole set is recorded, not just its name
     assert paper["result"]["genome"] != glass["result"]["genome"]  # and it is what ran
+
+
+def test_a_missing_image_file_is_one_clear_line(tmp_path, capsys):
+    status = main(["image2text", str(tmp_path / "missing.jpg"), "--out", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("error: ") and "missing.jpg" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("cuda, expected", [(True, "cuda"), (False, "cpu")])
+def test_device_defaults_to_cuda_when_there_is_one(monkeypatch, tmp_path, capsys, cuda, expected):
+    import torch
+
+    from glass_core.errors import GlassError
+    from glass_core.pipeline import Pipeline
+
+    seen = {}
+
+    def from_preset(preset, device=None, **kwargs):
+        seen["device"] = device
+        raise GlassError("stopped here by the test")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(Pipeline, "from_preset", staticmethod(from_preset))
+    assert main(["text2image", "a dog", "--out", str(tmp_path / "runs")]) == 2
+    assert seen["device"] == expected
+    assert main(["text2image", "a dog", "--device", "cpu", "--out", str(tmp_path / "runs")]) == 2
+    assert seen["device"] == "cpu"
