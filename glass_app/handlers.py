@@ -21,9 +21,10 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from glass_app import inputs, views
+from glass_app import inputs, views, zerogpu
 from glass_app.state import PAGE_ONLY, Control, ImageUpdate, Run, TextUpdate, api_fields  # noqa: F401 (the page's API)
 from glass_core.availability import preset_status
+from glass_core.chunks import chunked_search
 from glass_core.errors import GlassError
 from glass_core.generators import get_kind
 from glass_core.pipeline import Pipeline
@@ -117,9 +118,9 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
     control.waiting = control.cancel = False
     control.stop = False
     spec, target, config = _prepare(task, preset, target_of, numbers)
-    pipe = pipeline(preset)
+    pipe = pipeline(preset)  # loaded here, in the app's process, even when a GPU worker searches
     try:
-        records = pipe.search(target, initial=initial, **config.overrides)
+        records = _records(pipe, preset, target, initial, config.overrides)
     except GlassError as err:
         raise refuse(str(err), title="Please check the input") from err
     run = Run(preset, RunCard(spec.replace(**config.overrides), describe(target), device=device()),
@@ -149,6 +150,16 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
         # The end, Stop, an error, or gradio closing this generator (cancel, tab closed): the search stops here.
         control.running = False
         records.close()
+
+
+def _records(pipe: Pipeline, preset: str, target: Any, initial: np.ndarray | None,
+             overrides: dict[str, Any]) -> Iterator[GenerationRecord]:
+    """The search's records: in this process, or on a ZeroGPU Space as GPU calls that each fit their duration."""
+    run_chunk = zerogpu.runner(preset, device(), target, overrides)
+    if run_chunk is None:
+        return pipe.search(target, initial=initial, **overrides)
+    spec = pipe.preset.replace(**overrides)  # out-of-range settings are refused here, before any call
+    return chunked_search(run_chunk, spec.generations, zerogpu.CALL_SECONDS, spec.seed, initial=initial)
 
 
 STOPPED_BEFORE = "Stopped before it started: Stop was pressed while the search waited in the queue."
