@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from glass_core.compiled import CompiledForward
+from glass_core.graphs import GraphedForward, graph_for
 from glass_core.errors import MissingWeightsError
 from glass_core.generators.base import Location
 from glass_core.options import check_options
@@ -43,7 +44,7 @@ class ClipScorer:
     """Embeds images (float tensors in [0, 1]) and captions into CLIP's unit sphere."""
 
     def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, *, fast_text: bool = True,
-                 compile: bool = False):
+                 compile: bool = False, static: bool = False):
         self.model = model.eval().requires_grad_(False).to(device)
         self.tokenizer = tokenizer
         self.device = device
@@ -58,6 +59,9 @@ class ClipScorer:
         self._fast_text = fast_text
         self._compile = compile  # image batches through torch.compile (glass_core.compiled)
         self._visual = CompiledForward(self.model.visual)
+        # Image batches of one fixed shape (the evaluator pads them) replayed as CUDA graphs; eager off CUDA.
+        self._static = static
+        self._graphed = GraphedForward(self._visual if compile else self.model.encode_image, graph_for(device))
 
     @property
     def fast_text(self) -> bool:
@@ -70,9 +74,14 @@ class ClipScorer:
         return self._compile
 
     @property
+    def static(self) -> bool:
+        """Whether image batches replay a captured CUDA graph (fixed shapes; eager off CUDA)."""
+        return self._static
+
+    @property
     def speed_options(self) -> dict[str, bool]:
         """The options this scorer was built with (glass_core.options)."""
-        return {"fast_text": self._fast_text, "compile": self._compile}
+        return {"fast_text": self._fast_text, "compile": self._compile, "static": self._static}
 
     def with_options(self, **options: bool) -> ClipScorer:
         """A scorer over the same weights with some speed options changed."""
@@ -95,7 +104,10 @@ class ClipScorer:
         """(N, 3, H, W) in [0, 1] -> (N, D) unit vectors."""
         pixels = self.prepare(images.to(self.device, torch.float32))
         # open_clip's encode_image is visual(x), normalised on request; the compiled tower likewise.
-        feats = self._visual(pixels) if self.compile else self.model.encode_image(pixels)
+        if self._static:
+            feats = self._graphed(pixels)
+        else:
+            feats = self._visual(pixels) if self.compile else self.model.encode_image(pixels)
         return F.normalize(feats.float(), dim=-1)
 
     def encode_texts(self, texts: list[str]) -> torch.Tensor:

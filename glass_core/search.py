@@ -12,7 +12,7 @@ from PIL import Image
 from pymoo.core.problem import Problem
 
 from glass_core.generators.base import Generator
-from glass_core.objective import Evaluator, objectives, shown_member
+from glass_core.objective import Evaluator, effective_precision, objectives, release_cuda_cache, shown_member
 from glass_core.optimizers import build_optimizer
 from glass_core.presets import Preset
 from glass_core.records import FrontPoint, GenerationRecord
@@ -37,7 +37,9 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
     problem = Problem(n_var=n_var, n_obj=n_obj, xl=lo, xu=hi)
     if initial is not None and np.atleast_2d(initial).shape[1] != n_var:
         raise ValueError(f"Initial genomes have {np.atleast_2d(initial).shape[1]} genes; the latent has {n_var}")
-    evaluate = Evaluator(generator, scorer, target, preset.use_discriminator, preset.batch_size, preset.precision)
+    precision, note = effective_precision(preset.precision, scorer.device)
+    notes = notes + ((note,) if note else ())
+    evaluate = Evaluator(generator, scorer, target, preset.use_discriminator, preset.batch_size, precision)
     algorithm = build_optimizer(generator, preset, initial, evaluate)  # preset.optimizer: GA unless asked
     # pymoo is told the generation count only for its own bookkeeping; `finished` is the stop rule.
     algorithm.setup(problem, termination=("n_gen", preset.generations), seed=preset.seed)
@@ -61,8 +63,7 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
     finally:
         # Runs on normal end, on error and when the caller closes the iterator mid-search.
         del algorithm, evaluate
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        release_cuda_cache()
 
 
 def finished(preset: Preset, generation: int, evaluations: int) -> bool:
@@ -91,6 +92,8 @@ def _record(algorithm, evaluate: Evaluator, generator: Generator, gen: int, pres
         similarity=float(sims[pick]), realism=None if realisms is None else float(realisms[pick]),
         genome=X[pick].copy(), best_similarity=float(sims.max()), mean_similarity=float(sims.mean()),
         population=X.copy(), similarities=sims, realisms=realisms, front=front,
-        evaluations=evaluate.evaluations, elapsed=0.0, timings=dict(evaluate.timings), notes=notes,
+        evaluations=evaluate.evaluations, elapsed=0.0, timings=dict(evaluate.timings),
+        notes=notes + tuple(evaluate.notes),  # the evaluator's (a halved batch) belong to this generation
     )
+    evaluate.notes.clear()
     return record, shown

@@ -30,13 +30,13 @@ def test_each_mode_runs_on_its_own_components_and_the_shared_ones_stay_as_they_w
     days.add(datetime.now(timezone.utc).date().isoformat())
     paper, glass = result["modes"]["paper"], result["modes"]["glass"]
     # The paper's sampler passed `past` at every step: its path keeps the cache, without the lean decoder.
-    assert paper["speed_options"] == {"generator": {"kv_cache": True, "lean": False},
-                                      "scorer": {"fast_text": False, "compile": False}}
-    assert glass["speed_options"] == {"generator": {"kv_cache": True, "lean": True},
-                                      "scorer": {"fast_text": True, "compile": False}}
+    assert paper["speed_options"] == {"generator": {"kv_cache": True, "lean": False, "static": False},
+                                      "scorer": {"fast_text": False, "compile": False, "static": False}}
+    assert glass["speed_options"] == {"generator": {"kv_cache": True, "lean": True, "static": False},
+                                      "scorer": {"fast_text": True, "compile": False, "static": False}}
     # What the app shares is untouched, and is still what the pipeline cache hands out.
     assert (pipe.generator.speed_options, pipe.scorer.speed_options) == shared == (
-        {"kv_cache": True, "lean": True}, {"fast_text": True, "compile": False})
+        {"kv_cache": True, "lean": True, "static": False}, {"fast_text": True, "compile": False, "static": False})
     assert Pipeline.from_preset(preset, weights_root=REPO_WEIGHTS).generator is pipe.generator
     record = write([result], tmp_path / "bench", "cpu", "pytest")
     saved = json.loads((tmp_path / "bench.json").read_text())
@@ -50,7 +50,7 @@ def test_build_gives_new_components_with_the_modes_options(test_presets, tiny_ro
     pipe = Pipeline.from_preset("test_biggan", weights_root=tiny_root)
     gen, clip, preset = build(pipe.generator, pipe.scorer, pipe.preset, BASELINE)
     assert gen is not pipe.generator and gen.model is pipe.generator.model and clip.model is pipe.scorer.model
-    assert gen.speed_options == {"channels_last": False, "compile": False} and clip.fast_text is False
+    assert gen.speed_options == {"channels_last": False, "compile": False, "static": False} and clip.fast_text is False
     assert pipe.generator.speed_options["channels_last"] is True and pipe.scorer.fast_text is True
     assert (preset.precision, preset.batch_size) == ("fp32", pipe.preset.batch_size)
     assert build(pipe.generator, pipe.scorer, pipe.preset, glass_mode(CPU))[2].batch_size == pipe.preset.pop_size

@@ -14,8 +14,8 @@ def test_with_options_builds_a_new_component_over_the_same_weights(biggan):
     shared = biggan.generator
     paper = shared.with_options(channels_last=False)
     assert paper is not shared and paper.model is shared.model
-    assert shared.speed_options == {"channels_last": True, "compile": False}
-    assert paper.speed_options == {"channels_last": False, "compile": False}
+    assert shared.speed_options == {"channels_last": True, "compile": False, "static": False}
+    assert paper.speed_options == {"channels_last": False, "compile": False, "static": False}
     genomes = np.zeros((2, shared.latent.n_var))
     genomes[:, shared.latent.n_real] = 1  # one class on
     # Either layout gives the same pictures, whichever generator ran last.
@@ -25,10 +25,10 @@ def test_with_options_builds_a_new_component_over_the_same_weights(biggan):
 
 
 def test_unknown_options_are_refused_and_apply_options_passes_only_a_components_own(biggan):
-    with pytest.raises(ValueError, match="has no option kv_cache; its options: fast_text, compile"):
+    with pytest.raises(ValueError, match="has no option kv_cache; its options: fast_text, compile, static"):
         biggan.scorer.with_options(kv_cache=False)
     scorer = apply_options(biggan.scorer, kv_cache=False, fast_text=False)
-    assert scorer.speed_options == {"fast_text": False, "compile": False} and biggan.scorer.fast_text
+    assert scorer.speed_options == {"fast_text": False, "compile": False, "static": False} and biggan.scorer.fast_text
     mini = Pipeline.from_preset("mini_gan", weights_root=REPO_WEIGHTS).generator
     assert apply_options(mini, channels_last=False) is mini  # a component with no options is itself
 

@@ -38,15 +38,16 @@ class Mode:
     channels_last: bool  # BigGAN only: convolutions on channels-last tensors
     text_shortcuts: bool  # image→text only: CLIP text tower trimmed to the captions, each embedded once
     compile: bool = False  # torch.compile generator and CLIP image tower (Preset.compile)
+    static: bool = False  # fixed shapes replayed as CUDA graphs (glass_core.graphs, gpt2_static)
 
     def generator_options(self) -> dict[str, Any]:
         """Speed options for a generator; each kind takes those it has (glass_core.options)."""
         return {"kv_cache": self.kv_cache, "lean": self.lean, "channels_last": self.channels_last, "compile": self.compile,
-                "score_resolution": 256 if self.small_scoring else None}
+                "score_resolution": 256 if self.small_scoring else None, "static": self.static}
 
     def scorer_options(self) -> dict[str, Any]:
         """Speed options for the CLIP scorer."""
-        return {"fast_text": self.text_shortcuts, "compile": self.compile}
+        return {"fast_text": self.text_shortcuts, "compile": self.compile, "static": self.static}
 
 
 # What the paper's code did (galatolofederico/clip-glass): float32; the generator in the config's
@@ -59,11 +60,13 @@ BASELINE = Mode("paper", "fp32", whole_population=False, kv_cache=True, lean=Fal
                 channels_last=False, text_shortcuts=False)
 
 
-def glass_mode(device: torch.device, small_scoring: bool = False, compile: bool = False) -> Mode:
-    """glass's own default settings on this device; StyleGAN2's 256 px scoring and compiling are opt-in."""
-    name = "glass" + ("-256px" if small_scoring else "") + ("-compiled" if compile else "")
+def glass_mode(device: torch.device, small_scoring: bool = False, compile: bool = False,
+               static: bool = False) -> Mode:
+    """glass's own default settings on this device; 256 px scoring, compiling and CUDA graphs are opt-in."""
+    suffixes = [("-256px", small_scoring), ("-compiled", compile), ("-graphs", static)]
+    name = "glass" + "".join(suffix for suffix, on in suffixes if on)
     return Mode(name, "bf16" if device.type == "cuda" else "fp32", True, kv_cache=True, lean=True,
-                small_scoring=small_scoring, channels_last=True, text_shortcuts=True, compile=compile)
+                small_scoring=small_scoring, channels_last=True, text_shortcuts=True, compile=compile, static=static)
 
 
 def build(generator: Generator, scorer: ClipScorer, preset: Preset,
@@ -116,14 +119,48 @@ def agreement(generator: Generator, scorer: ClipScorer, preset: Preset, precisio
             "spearman": float(spearmanr(ref, low).statistic) if ref.std() > 0 else 1.0}
 
 
+def choice_agreement(generator: Generator, scorer: ClipScorer, preset: Preset, precision: str,
+                     generations: int = 5) -> dict[str, Any]:
+    """How `precision` changes what a short search chooses, against float32 with the same seed.
+
+    Both chosen individuals are scored again in float32, so the difference is in what was found,
+    not in how it was measured. On a CPU a search runs in float32 whatever it is asked (objective.
+    effective_precision), so the two runs agree there.
+    """
+    target = target_for(preset, scorer)
+    runs = {p: list(run_search(generator, scorer, target, preset.replace(generations=generations, precision=p)))
+            for p in ("fp32", precision)}
+    ref, low = runs["fp32"], runs[precision]
+    apart = [r.generation for r, s in zip(ref, low) if not np.array_equal(r.population, s.population)]
+    rescore = Evaluator(generator, scorer, target, False, preset.batch_size, "fp32")
+    sims, _ = rescore(np.stack([ref[-1].genome, low[-1].genome]))
+    return {"precision": precision, "generations": generations,
+            "same_choice": bool(np.array_equal(ref[-1].genome, low[-1].genome)),
+            "first_generation_apart": apart[0] if apart else None,
+            "fp32_choice_similarity": float(sims[0]), "low_choice_similarity_in_fp32": float(sims[1]),
+            "similarity_change": float(sims[1] - sims[0])}
+
+
+def _timed(device: torch.device, run) -> tuple[dict[str, Any], float | None]:
+    """run()'s figures and, on CUDA, the peak GPU memory it allocated (MB), counted from zero."""
+    if device.type != "cuda":
+        return run(), None
+    torch.cuda.reset_peak_memory_stats(device)
+    figures = run()
+    return figures, torch.cuda.max_memory_allocated(device) / 2**20
+
+
 def benchmark(generator: Generator, scorer: ClipScorer, preset: Preset, generations: int,
-              repeats: int, modes: list[Mode]) -> dict[str, Any]:
+              repeats: int, modes: list[Mode], projection: int = 500) -> dict[str, Any]:
     """Median figures per mode over interleaved repeats, and each mode's speed-up over the first."""
     built = {mode.name: build(generator, scorer, preset, mode) for mode in modes}  # once: compiling is kept
     runs: dict[str, list[dict]] = {m.name: [] for m in modes}
+    peaks: dict[str, list[float]] = {m.name: [] for m in modes}
     for _ in range(repeats):
         for mode in modes:  # interleaved, so that drift on a noisy machine hits both alike
-            runs[mode.name].append(time_mode(*built[mode.name], generations))
+            figures, peak = _timed(scorer.device, lambda: time_mode(*built[mode.name], generations))
+            runs[mode.name].append(figures)
+            peaks[mode.name] += [] if peak is None else [peak]
     out: dict[str, Any] = {"preset": preset.name, "pop_size": preset.pop_size, "generations": generations,
                            "repeats": repeats, "modes": {}}
     for mode in modes:
@@ -135,10 +172,17 @@ def benchmark(generator: Generator, scorer: ClipScorer, preset: Preset, generati
                                    "first_warm_up_seconds": rs[0]["warm_up_seconds"],
                                    "share": share, "settings": mode.__dict__,
                                    "speed_options": {part: built[mode.name][i].speed_options
-                                                     for i, part in enumerate(("generator", "scorer"))}}
+                                                     for i, part in enumerate(("generator", "scorer"))},
+                                   # the first generation (warm-up, compiling, capture) and the rest at the median
+                                   "projected_seconds": rs[0]["warm_up_seconds"] + (projection - 1) * med}
+        if peaks[mode.name]:
+            out["modes"][mode.name]["peak_gpu_mb"] = max(peaks[mode.name])
     base = out["modes"][modes[0].name]["seconds_per_generation"]
     for mode in modes[1:]:
         out["modes"][mode.name]["speedup_vs_" + modes[0].name] = base / out["modes"][mode.name]["seconds_per_generation"]
+    out["projection_generations"] = projection
+    out["fastest"] = min((m.name for m in modes[1:]), key=lambda n: out["modes"][n]["seconds_per_generation"],
+                         default=modes[0].name)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if scorer.device.type == "cuda":
         out["peak_gpu_mb"] = torch.cuda.max_memory_allocated(scorer.device) / 2**20

@@ -132,3 +132,9 @@ def to_pil(images: torch.Tensor) -> list[Image.Image]:
 def genome_batches(genomes: np.ndarray, batch_size: int) -> Sequence[np.ndarray]:
     """Split a population into generator-sized chunks."""
     return [genomes[i:i + batch_size] for i in range(0, len(genomes), batch_size)]
+
+
+def pad_rows(genomes: np.ndarray, size: int) -> np.ndarray:
+    """`genomes` with its last row repeated up to `size` rows: one shape for every batch of a run."""
+    missing = size - len(genomes)
+    return genomes if missing <= 0 else np.concatenate([genomes, np.repeat(genomes[-1:], missing, axis=0)])

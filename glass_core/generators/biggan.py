@@ -15,6 +15,7 @@ from glass_core.compiled import CompiledForward
 from glass_core.errors import MissingWeightsError, UnsafeFileError
 from glass_core.generators.base import LatentSpace, Location, to_pil
 from glass_core.generators.classes import bits_to_class_vector
+from glass_core.graphs import GraphedForward, graph_for
 from glass_core.options import check_options
 from glass_core.downloads import Source, fetch_files, verify
 
@@ -39,11 +40,14 @@ class BigGANGenerator:
     has_discriminator = False  # DeepMind never released BigGAN's discriminator
 
     def __init__(self, model: torch.nn.Module, device: torch.device, truncation: float = 1.0, *,
-                 channels_last: bool = True, compile: bool = False):
+                 channels_last: bool = True, compile: bool = False, static: bool = False):
         self.model = model.eval().requires_grad_(False).to(device)
         self._channels_last = channels_last
         self._compile = compile  # population batches through torch.compile (glass_core.compiled)
         self._compiled = CompiledForward(self.model)
+        # Fixed-shape population batches (the evaluator pads them) replayed as CUDA graphs; eager off CUDA.
+        self._static = static
+        self._graphed = GraphedForward(self._compiled if compile else self.model, graph_for(device))
         self.device = device
         self.truncation = truncation
         cfg = model.config
@@ -64,9 +68,14 @@ class BigGANGenerator:
         return self._compile
 
     @property
+    def static(self) -> bool:
+        """Whether population batches have one fixed shape and, on CUDA, replay a captured graph."""
+        return self._static
+
+    @property
     def speed_options(self) -> dict[str, bool]:
         """The options this generator was built with (glass_core.options)."""
-        return {"channels_last": self._channels_last, "compile": self._compile}
+        return {"channels_last": self._channels_last, "compile": self._compile, "static": self._static}
 
     def with_options(self, **options: bool) -> BigGANGenerator:
         """A generator over the same network with some speed options changed."""
@@ -95,7 +104,7 @@ class BigGANGenerator:
         """(N, 3, S, S) images in [0, 1]."""
         self._memory_format()
         z, classes = self._inputs(genomes)
-        net = self._compiled if self._compile else self.model
+        net = self._graphed if self._static else self._compiled if self._compile else self.model
         return (net(z, classes, self.truncation).float() + 1) / 2
 
     def generate_differentiable(self, reals: torch.Tensor, genomes: np.ndarray) -> torch.Tensor:
@@ -193,10 +202,11 @@ def fetch(model_name: str, weights_root: Path) -> tuple[Path, Path]:
 
 
 def load(device: torch.device, weights_root: Path, model: str = "biggan-deep-256",
-         truncation: float = 1.0, channels_last: bool = True, compile: bool = False) -> BigGANGenerator:
+         truncation: float = 1.0, channels_last: bool = True, compile: bool = False,
+         static: bool = False) -> BigGANGenerator:
     """Registry factory for kind 'biggan'."""
     return BigGANGenerator(build(*fetch(model, weights_root)), device, truncation,
-                           channels_last=channels_last, compile=compile)
+                           channels_last=channels_last, compile=compile, static=static)
 
 
 def locate(weights_root: Path, model: str = "biggan-deep-256", **_: Any) -> Location:

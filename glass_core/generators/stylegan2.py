@@ -20,7 +20,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from glass_core.generators.base import LatentSpace, Location, genome_batches, to_pil
+from glass_core.compiled import MIN_COMPILED_BATCH
+from glass_core.generators.base import LatentSpace, Location, genome_batches, pad_rows, to_pil
+from glass_core.graphs import GraphedForward, graph_for
 from glass_core.nets.stylegan2 import ops
 from glass_core.nets.stylegan2.convert import Networks, convert, load_file, to_device
 from glass_core.nets.stylegan2.networks import NOISE_MODES
@@ -75,7 +77,8 @@ class StyleGAN2Generator:
 
     def __init__(self, nets: Networks, device: torch.device, truncation_psi: float = 1.0,
                  truncation_cutoff: int | None = None, noise_mode: str = "const",
-                 score_resolution: int | None = None, crop: Crop | None = None, max_batch: int = 8):
+                 score_resolution: int | None = None, crop: Crop | None = None, max_batch: int = 8,
+                 static: bool = False):
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         nets = to_device(nets, device)
@@ -85,6 +88,9 @@ class StyleGAN2Generator:
         self._score_resolution = _check_score_resolution(score_resolution, self.G.synthesis.block_resolutions)
         self.crop = _check_crop(crop)
         self.max_batch = max_batch
+        # Population chunks padded to max_batch rows and, on CUDA, replayed as captured graphs.
+        self._static = static
+        self._graphed = GraphedForward(self.G, graph_for(device))
         self.latent = LatentSpace(n_real=nets.G.cfg.z_dim, real_bounds=Z_BOUNDS, real_init="normal")
 
     @property
@@ -93,25 +99,34 @@ class StyleGAN2Generator:
         return self._score_resolution
 
     @property
-    def speed_options(self) -> dict[str, int | None]:
-        """The options this generator was built with (glass_core.options)."""
-        return {"score_resolution": self._score_resolution}
+    def static(self) -> bool:
+        """Whether population chunks have one fixed shape and, on CUDA, replay a captured graph."""
+        return self._static
 
-    def with_options(self, **options: int | None) -> StyleGAN2Generator:
+    @property
+    def speed_options(self) -> dict[str, int | bool | None]:
+        """The options this generator was built with (glass_core.options)."""
+        return {"score_resolution": self._score_resolution, "static": self._static}
+
+    def with_options(self, **options: int | bool | None) -> StyleGAN2Generator:
         """A generator over the same networks with some speed options changed."""
         check_options(self, options)
         res = options.get("score_resolution", self._score_resolution)
         return StyleGAN2Generator(self.nets, self.device, self.psi, self.cutoff, self.noise_mode, res, self.crop,
-                                  self.max_batch)
+                                  self.max_batch, static=options.get("static", self._static))
 
     @torch.inference_mode()
     def render(self, genomes: np.ndarray, resolution: int | None = None) -> torch.Tensor:
         """Uncropped images in the network's [-1, 1] range, at `resolution` (default: full)."""
         stop = None if resolution in (None, self.resolution) else resolution
+        genomes = np.atleast_2d(genomes)
+        fixed = self._static and len(genomes) >= MIN_COMPILED_BATCH  # the picture shown stays eager
         outs = []
-        for batch in genome_batches(np.atleast_2d(genomes), self.max_batch):
-            z = torch.as_tensor(batch[:, self.latent.reals], dtype=torch.float32, device=self.device)
-            outs.append(self.G(z, self.psi, self.cutoff, self.noise_mode, stop_at=stop))
+        for batch in genome_batches(genomes, self.max_batch):
+            rows = pad_rows(batch, self.max_batch) if fixed else batch
+            z = torch.as_tensor(rows[:, self.latent.reals], dtype=torch.float32, device=self.device)
+            net = self._graphed if fixed else self.G
+            outs.append(net(z, self.psi, self.cutoff, self.noise_mode, stop)[:len(batch)])
         return torch.cat(outs)
 
     def generate(self, genomes: np.ndarray) -> torch.Tensor:
@@ -214,7 +229,7 @@ _DEFAULT: Any = "network"
 def load(device: torch.device, weights_root: Path, network: str = "ffhq", path: str | Path | None = None,
          truncation_psi: float = 1.0, truncation_cutoff: int | None = None, noise_mode: str = "const",
          score_resolution: int | None = None, crop: Sequence[float] | None = _DEFAULT,
-         max_batch: int = 8) -> StyleGAN2Generator:
+         max_batch: int = 8, static: bool = False) -> StyleGAN2Generator:
     """Registry factory for kind 'stylegan2'.
 
     `path` (a pickle or converted safetensors) overrides the network lookup; `crop` defaults to
@@ -225,7 +240,7 @@ def load(device: torch.device, weights_root: Path, network: str = "ffhq", path: 
     file = Path(path) if path is not None else resolve_weights(Path(weights_root), network)
     nets = load_file(file)
     return StyleGAN2Generator(nets, torch.device(device), truncation_psi, truncation_cutoff, noise_mode,
-                              score_resolution, crop, max_batch)
+                              score_resolution, crop, max_batch, static=static)
 
 
 def locate(weights_root: Path, network: str = "ffhq", path: str | Path | None = None, **_: Any) -> Location:
