@@ -1,4 +1,4 @@
-"""Command line: `python -m glass_core text2image "a dog" …` and `python -m glass_core image2text photo.jpg`."""
+"""Command line: `python -m glass_core text2image "a dog" …`, `… image2text photo.jpg`; batch and metrics: glass_core.batch_cli."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="torch.compile the networks: minutes first, then faster generations")
         p.add_argument("--weights", type=Path, help="weights folder (default: the repository's weights/)")
         p.add_argument("--out", type=Path, default=Path("runs"), help="folder for the result and its run card")
+    from glass_core.batch_cli import add_batch_commands  # batch and metrics
+
+    add_batch_commands(sub)
     return parser
 
 
@@ -50,7 +53,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         out["use_discriminator"] = False
     if args.operators:
         out["operators"] = args.operators
-    if args.compile:
+    if getattr(args, "compile", False):
         out["compile"] = True
     return out
 
@@ -114,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; GlassError becomes one clear line and exit status 2."""
     args = _parser().parse_args(argv)
     try:
+        if args.task in ("batch", "metrics"):
+            from glass_core.batch_cli import run_batch_command, run_metrics_command
+
+            return (run_batch_command if args.task == "batch" else run_metrics_command)(args)
         run(args)
     except GlassError as err:
         print(f"error: {err}", file=sys.stderr)

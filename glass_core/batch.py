@@ -1,0 +1,206 @@
+"""Batch search: many targets through one Pipeline, each result saved atomically, resumable from index.jsonl.
+
+The per-target work is two functions shared by the plain loop and the Ray workers (glass_core.batch_ray):
+`search_target` (runs on whichever process holds the models, returns an Outcome) and `write_outcome`
+(runs on the driver: result + run card into the folder, then one index line).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+
+from glass_core.batch_targets import BatchTarget
+from glass_core.errors import BadInputError, GlassError
+
+if TYPE_CHECKING:
+    from glass_core.pipeline import Pipeline
+    from glass_core.presets import Preset
+    from glass_core.runcard import RunCard
+
+INDEX = "index.jsonl"
+REPORT = "report.html"
+
+
+@dataclass
+class Outcome:
+    """What searching one target gave: its run card, or the one-line reason it failed."""
+
+    target: BatchTarget
+    key: str
+    card: RunCard | None
+    error: str | None
+    seconds: float
+
+
+@dataclass
+class BatchSummary:
+    """How a batch run went: targets in all, skipped as already done, run now, failed now."""
+
+    total: int
+    skipped: int
+    ran: int
+    failed: int
+
+
+def _goal(task: str, target: BatchTarget) -> Any:
+    """The search target (caption or RGB image) for this preset's task, or one clear BadInputError."""
+    from glass_core.images import open_image
+
+    if task == "text2image":
+        if target.image is not None:
+            raise BadInputError("This preset draws pictures from captions, and this target is an image.")
+        if not (target.caption or "").strip():
+            raise BadInputError("The caption is empty.")
+        return target.caption
+    if target.image is None:
+        raise BadInputError("This preset captions images, and this target is a caption.")
+    if target.data is not None:  # read by the driver (glass_core.batch_ray)
+        return open_image(target.data)
+    if not target.image.is_file():
+        raise BadInputError(f"{target.image}: no such file.")
+    return open_image(target.image)
+
+
+def search_target(pipe: Pipeline, target: BatchTarget, overrides: dict[str, Any], device: str) -> Outcome:
+    """Search one target to its last generation; a refused or failing target gives an Outcome with its error."""
+    from glass_core.runcard import RunCard, describe_target
+
+    start = time.perf_counter()
+    key = target.key(pipe.preset.name, overrides)
+    try:
+        if target.error:
+            raise BadInputError(target.error)
+        goal = _goal(pipe.preset.task, target)
+        settings = {**overrides, **target.settings, "seed": target.seed}
+        card = RunCard(pipe.preset.replace(**settings), describe_target(goal), device=device)
+        if target.image is not None:
+            card.target["path"] = str(target.image)
+        records = pipe.search(goal, **settings)
+        try:
+            for record in records:
+                card.add(record)
+        finally:
+            records.close()
+    except GlassError as err:
+        return Outcome(target, key, None, str(err), time.perf_counter() - start)
+    except Exception as err:  # noqa: BLE001 - one target's failure must not end the other targets
+        return Outcome(target, key, None, f"{type(err).__name__}: {err}", time.perf_counter() - start)
+    return Outcome(target, key, card, None, time.perf_counter() - start)
+
+
+def write_outcome(outcome: Outcome, out_dir: Path, preset: Preset) -> dict[str, Any]:
+    """Save the result and run card (each file atomically), then append the index line; return it."""
+    t = outcome.target
+    row: dict[str, Any] = {"index": t.index, "key": outcome.key, "target": t.describe(), "preset": preset.name,
+                           "task": preset.task, "seed": t.seed, "settings": t.settings,
+                           "seconds": round(outcome.seconds, 3)}
+    if outcome.card is None or outcome.card.last is None:
+        row.update(status="error", message=outcome.error or "The search gave no result.")
+    else:
+        last = outcome.card.last
+        files = save_atomic(outcome.card, out_dir, t.stem())
+        row.update(status="ok", similarity=last.similarity, evaluations=last.evaluations, files=files)
+        if last.realism is not None:  # the second objective: the discriminator's, or GPT-2's fluency
+            row["realism" if preset.task == "text2image" else "fluency"] = last.realism
+        if isinstance(last.output, str):
+            row["caption"] = last.output
+        if last.notes:
+            row["notes"] = list(last.notes)
+    append_line(out_dir / INDEX, row)
+    return row
+
+
+def save_atomic(card: RunCard, out_dir: Path, stem: str) -> list[str]:
+    """runcard.save into a scratch folder, then each file moved into place with os.replace; the names."""
+    from glass_core.runcard import save
+
+    scratch = out_dir / f".tmp-{stem}"
+    shutil.rmtree(scratch, ignore_errors=True)  # left by a crash in the middle of an earlier save
+    paths = save(card, scratch, stem=stem)
+    for path in paths:  # result first, run card last
+        os.replace(path, out_dir / path.name)
+    scratch.rmdir()
+    return [p.name for p in paths]
+
+
+def append_line(path: Path, row: dict[str, Any]) -> None:
+    """Append one JSON line and make sure it is on disk before going on."""
+    with open(path, "a+b") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell():  # a line cut short by a crash must not swallow this one
+            f.seek(-1, os.SEEK_END)
+            cut = f.read(1) != b"\n"
+            f.seek(0, os.SEEK_END)
+            if cut:
+                f.write(b"\n")
+        f.write((json.dumps(row, default=str) + "\n").encode("utf-8"))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_index(out_dir: Path) -> list[dict[str, Any]]:
+    """The index lines written so far; a line cut short by a crash is ignored."""
+    path = Path(out_dir) / INDEX
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def latest_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per run key (its latest), in target order."""
+    by_key = {r.get("key"): r for r in rows}
+    return sorted(by_key.values(), key=lambda r: (r.get("index", 0), r.get("key", "")))
+
+
+Searcher = Callable[[list[BatchTarget]], Iterator[Outcome]]
+
+
+def local_searcher(pipe: Pipeline, overrides: dict[str, Any], device: str) -> Searcher:
+    """Targets searched one after the other in this process, with `pipe`."""
+    def search(todo: list[BatchTarget]) -> Iterator[Outcome]:
+        for target in todo:
+            yield search_target(pipe, target, overrides, device)
+
+    return search
+
+
+def run_batch(targets: list[BatchTarget], preset: Preset, out_dir: Path, overrides: dict[str, Any],
+              searcher: Searcher) -> BatchSummary:
+    """Search every target not already ok in out_dir's index; write results as they arrive, then the report.
+
+    `searcher` hands back outcomes for a list of targets, in any order: `local_searcher`, or
+    glass_core.batch_ray's pool of workers.
+    """
+    from tqdm import tqdm
+
+    from glass_core.report import write_report
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done = {r["key"] for r in read_index(out_dir) if r.get("status") == "ok"}
+    todo = [t for t in targets if t.key(preset.name, overrides) not in done]
+    summary = BatchSummary(len(targets), len(targets) - len(todo), 0, 0)
+    bar = tqdm(total=len(targets), initial=summary.skipped, unit="target", desc=preset.name)
+    try:
+        for outcome in searcher(todo):
+            row = write_outcome(outcome, out_dir, preset)
+            summary.ran += 1
+            summary.failed += row["status"] != "ok"
+            bar.update(1)
+            bar.set_postfix(failed=summary.failed)
+    finally:
+        bar.close()
+        write_report(out_dir)
+    return summary
