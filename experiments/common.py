@@ -148,3 +148,27 @@ def last_record(records: Iterable[GenerationRecord],
     if last is None:
         raise ValueError("the search yielded no record")
     return last
+
+
+def free_captions(n: int, seed: int, dev: bool = False) -> list[tuple[str, Combo]]:
+    """n held-out combinations in free phrasings written apart from the training grammar.
+
+    `dev`: training.mini.wording.FREE_DEV (whose misses guided the grammar), else FREE_HELDOUT.
+    The phrasings take turns; digits come as words or numerals and colours now and then as
+    synonyms, as `wording.fill` draws them.
+    """
+    from training.mini import wording
+
+    rng = np.random.default_rng(seed)
+    picks = heldout_combos(n, rng)
+    phrasings = wording.FREE_DEV if dev else wording.FREE_HELDOUT
+    return [(wording.fill(phrasings[i % len(phrasings)], *c, rng), c) for i, c in enumerate(picks)]
+
+
+def pictures_drawn_apart(n: int, seed: int) -> list[tuple[Any, Combo]]:
+    """n held-out combinations in held-out handwriting, drawn the held-out way (PIL, shades, JPEG)."""
+    from training.mini.drawn_apart import pictures_apart
+
+    rng = np.random.default_rng(seed)
+    picks = heldout_combos(n, rng)
+    return list(zip(pictures_apart(picks, rng), picks))

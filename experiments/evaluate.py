@@ -1,10 +1,13 @@
 """Judge the embedded default set's searches on held-out data: `python -m experiments.evaluate`.
 
-Text→image: held-out captions (held-out templates naming held-out digit/colour combinations)
-go through the mini GAN search, GA and NSGA-II with the discriminator; the independent judge
-reads digit and colours off the picture found. Image→text: held-out pictures (held-out
-handwriting in held-out combinations) go through the mini GPT-2 search; the caption found is
-parsed. Writes benchmarks/mini_evaluation.{md,json} under the current directory (see --out).
+Text→image: held-out captions go through the mini GAN search, GA and NSGA-II with the
+discriminator; the independent judge reads digit and colours off the picture found. Two sets:
+the held-out templates (the phrasing the set was built on) and held-out free phrasings
+(training.mini.wording.FREE_HELDOUT: other orders, synonyms, filler words). Image→text:
+held-out handwriting in held-out combinations goes through the mini GPT-2 search and the
+caption found is parsed; again two sets, pictures from the training renderer and pictures
+drawn apart (training.mini.drawn_apart: other sizes, places, shades, JPEG). Writes
+benchmarks/mini_evaluation.{md,json} under the current directory (see --out).
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from experiments.common import (command, describe_machine, heldout_captions, heldout_pictures, last_record,
-                                new_record, table, write_record)
+from experiments.common import (command, describe_machine, free_captions, heldout_captions, heldout_pictures,
+                                last_record, new_record, pictures_drawn_apart, table, write_record)
 from training.mini import data
 from training.mini.judge import Judge, parse_caption
 
@@ -66,13 +69,14 @@ def run_one(pipe, target, truth: tuple[int, str, str], judge: Judge, overrides: 
     colours_ok = (verdict.fg, verdict.bg) == truth[1:]
     return {"target": target if isinstance(target, str) else None, "truth": list(truth),
             "verdict": [verdict.digit, verdict.fg, verdict.bg], "caption": shown,
-            "digit_ok": digit_ok, "all_ok": digit_ok and colours_ok,
+            "digit_ok": digit_ok, "colours_ok": colours_ok, "all_ok": digit_ok and colours_ok,
             "similarity": last.similarity, "evaluations": last.evaluations, "seconds": last.elapsed}
 
 
 def summarise(rows: list[dict]) -> dict:
-    """Shares judged right and means over one task and preset."""
+    """Shares judged right and means over one preset's held-out set."""
     return {"n": len(rows), "digit_right": float(np.mean([r["digit_ok"] for r in rows])),
+            "colours_right": float(np.mean([r["colours_ok"] for r in rows])),
             "all_right": float(np.mean([r["all_ok"] for r in rows])),
             "similarity": float(np.mean([r["similarity"] for r in rows])),
             "evaluations": float(np.mean([r["evaluations"] for r in rows])),
@@ -80,74 +84,110 @@ def summarise(rows: list[dict]) -> dict:
             "seconds_max": float(np.max([r["seconds"] for r in rows]))}
 
 
+# Held-out sets by task: how the targets are made from a count and a seed.
+SETS = {
+    "text2image": {"templates": lambda n: heldout_captions(n, SEED, varied=True),
+                   "free wording (dev)": lambda n: free_captions(n, SEED + 3, dev=True),
+                   "free wording": lambda n: free_captions(n, SEED + 3)},
+    "image2text": {"templates": lambda n: heldout_pictures(n, SEED + 1),
+                   "drawn apart": lambda n: pictures_drawn_apart(n, SEED + 4)},
+}
+
+
+def run_set(pipe, targets: list, judge: Judge, overrides: dict, log) -> dict:
+    """Every target of one held-out set through one preset; rows and their summary."""
+    rows = []
+    for i, (target, truth) in enumerate(targets):
+        rows.append(run_one(pipe, target, truth, judge, overrides, seed=i))
+        r = rows[-1]
+        log(f"{pipe.preset.name:11s} {i:3d} {str(r['target'] or r['caption'])[:60]:60s} -> {r['verdict']}"
+            f" {'ok' if r['all_ok'] else 'digit ok' if r['digit_ok'] else 'wrong'} {r['seconds']:.1f}s")
+    return {"summary": summarise(rows), "runs": rows}
+
+
 def evaluate(n_prompts: int, n_pictures: int, overrides: dict, log=print, weights_root: Path | None = None) -> dict:
-    """Every preset on its held-out targets; per-search rows and per-preset summaries."""
+    """Every preset on each of its held-out sets; per-search rows and per-set summaries."""
     from glass_core.pipeline import Pipeline
 
     judge = Judge()
-    jobs = [(name, heldout_captions(n_prompts, SEED, varied=True)) for name in TEXT_PRESETS]
-    jobs += [(name, heldout_pictures(n_pictures, SEED + 1)) for name in IMAGE_PRESETS]
     results = {}
-    for name, targets in jobs:
+    for name in TEXT_PRESETS + IMAGE_PRESETS:
         pipe = Pipeline.from_preset(name, device="cpu", weights_root=weights_root)
-        rows = []
-        for i, (target, truth) in enumerate(targets):
-            rows.append(run_one(pipe, target, truth, judge, overrides, seed=i))
-            r = rows[-1]
-            log(f"{name:11s} {i:3d} {str(r['target'] or r['caption'])[:60]:60s} -> {r['verdict']}"
-                f" {'ok' if r['all_ok'] else 'digit ok' if r['digit_ok'] else 'wrong'} {r['seconds']:.1f}s")
         preset = pipe.preset.replace(**overrides) if overrides else pipe.preset
+        n = n_prompts if preset.task == "text2image" else n_pictures
         results[name] = {"task": preset.task, "algorithm": preset.algorithm, "pop_size": preset.pop_size,
-                         "generations": preset.generations, "summary": summarise(rows), "runs": rows}
-        if preset.task == "image2text":
-            results[name]["clip_ceiling"] = clip_ceiling(pipe, targets)
+                         "generations": preset.generations, "sets": {}}
+        for set_name, make in SETS[preset.task].items():
+            targets = make(n)
+            results[name]["sets"][set_name] = run_set(pipe, targets, judge, overrides, log)
+            if preset.task == "image2text":
+                results[name]["sets"][set_name]["clip_ceiling"] = clip_ceiling(pipe, targets)
     return {"judge": judge_accuracy(judge), "presets": results}
 
 
-TARGETS = {"text2image": ("all_right", 0.9), "image2text": ("digit_right", 0.8)}  # issue 4's targets
+# The least share judged right, by task and held-out set: issue 4's, then issue 17's.
+TARGETS = {
+    ("text2image", "templates"): {"all_right": 0.9},
+    ("text2image", "free wording"): {"all_right": 0.9},
+    ("image2text", "templates"): {"digit_right": 0.8, "all_right": 0.6},
+    ("image2text", "drawn apart"): {"digit_right": 0.9, "colours_right": 0.8},
+}
 TARGET_SECONDS = 10.0
 
 
-def _verdict(res: dict) -> str:
-    """Whether one preset met issue 4's targets: share right and at most 10 s per search."""
-    s = res["summary"]
-    key, share = TARGETS[res["task"]]
-    met = s[key] >= share and s["seconds_max"] <= TARGET_SECONDS
-    if res["task"] == "image2text":
-        met = met and s["all_right"] >= 0.6
+def _verdict(task: str, set_name: str, summary: dict) -> str:
+    """Whether one preset met its targets on one set: shares right and at most 10 s per search."""
+    shares = TARGETS.get((task, set_name))
+    if shares is None:  # the development set: reported, not a target
+        return "—"
+    met = all(summary[k] >= v for k, v in shares.items()) and summary["seconds_max"] <= TARGET_SECONDS
     return "met" if met else "missed"
 
 
-COLUMNS = ("preset", "task", "algorithm", "pop × gens", "searches", "digit right", "digit + colours right",
-           "mean similarity", "evaluations", "s / search (mean, max)", "targets")
+COLUMNS = ("preset", "held-out set", "algorithm", "pop × gens", "searches", "digit right", "colours right",
+           "all right", "mean similarity", "evaluations", "s / search (mean, max)", "targets")
 
 
-def _row(name: str, res: dict) -> list:
-    """One preset's cells under COLUMNS."""
-    s = res["summary"]
-    return [name, res["task"], res["algorithm"], f"{res['pop_size']} × {res['generations']}", s["n"],
-            f"{s['digit_right']:.0%}", f"{s['all_right']:.0%}", f"{s['similarity']:.3f}", f"{s['evaluations']:.0f}",
-            f"{s['seconds']:.1f}, {s['seconds_max']:.1f}", _verdict(res)]
+def _rows(name: str, res: dict) -> list[list]:
+    """One preset's rows under COLUMNS, a row per held-out set."""
+    out = []
+    for set_name, found in res["sets"].items():
+        s = found["summary"]
+        out.append([name, set_name, res["algorithm"], f"{res['pop_size']} × {res['generations']}", s["n"],
+                    f"{s['digit_right']:.0%}", f"{s['colours_right']:.0%}", f"{s['all_right']:.0%}",
+                    f"{s['similarity']:.3f}", f"{s['evaluations']:.0f}", f"{s['seconds']:.1f}, {s['seconds_max']:.1f}",
+                    _verdict(res["task"], set_name, s)])
+    return out
+
+
+def _target_line() -> str:
+    """The targets in words, from TARGETS."""
+    parts = [f"{task} on {set_name}: " + ", ".join(f"{k.replace('_', ' ')} ≥ {v:.0%}" for k, v in shares.items())
+             for (task, set_name), shares in TARGETS.items()]
+    return "Targets: " + "; ".join(parts) + f"; every search ≤ {TARGET_SECONDS:.0f} s."
 
 
 def to_markdown(report: dict) -> str:
     """The record as Markdown tables with the machine underneath."""
     judge = report["judge"]
     lines = ["# Mini model set: searches judged on held-out data", "",
-             "Text→image: held-out caption templates naming held-out (digit, colour, colour)"
-             " combinations; right = the independent judge reads the digit AND both colours in the picture."
-             " Image→text: held-out handwriting in held-out combinations; the caption is parsed for the"
-             " digit and the two colours. Targets (issue 4): text→image ≥ 90 % right; image→text ≥ 80 %"
-             " right digit and ≥ 60 % digit + colours; every search ≤ 10 s.", "",
+             "Every target names a held-out (digit, colour, colour) combination. Text→image: the independent"
+             " judge reads the digit and both colours off the picture found; captions come in the held-out"
+             " templates and in free phrasings written apart from the training grammar (other word orders,"
+             " synonyms, filler words; `training/mini/wording.py`): a development set whose misses guided"
+             " the grammar, and a held-out set written before the final training. Image→text: held-out handwriting, drawn by the training renderer"
+             " and drawn apart (PIL, other sizes and places, shaded colours, JPEG; `training/mini/drawn_apart.py`);"
+             " the caption found is parsed for the digit and the two colours. " + _target_line(), "",
              f"The judge itself, on {judge['n']} held-out real pictures: digit {judge['digit']:.1%},"
              f" both colours {judge['colours']:.1%}.", ""]
-    lines += table(COLUMNS, [_row(name, res) for name, res in report["presets"].items()])
-    ceilings = [(n, r["clip_ceiling"]) for n, r in report["presets"].items() if "clip_ceiling" in r]
-    if ceilings:
-        n, c = ceilings[0]
-        lines += ["", f"Ceiling for image→text: the mini CLIP itself ranks the true caption first among all"
-                  f" 1,120 captions the mini GPT-2 writes for {c['all']:.0%} of these {c['n']} pictures"
-                  f" (right digit {c['digit']:.0%}); a caption search cannot beat its scorer."]
+    lines += table(COLUMNS, [row for name, res in report["presets"].items() for row in _rows(name, res)])
+    for name, res in report["presets"].items():
+        for set_name, found in res["sets"].items():
+            if "clip_ceiling" in found:
+                c = found["clip_ceiling"]
+                lines += ["", f"Ceiling for image→text on {set_name}: the mini CLIP itself ranks the true caption"
+                          f" first among all 1,120 captions the mini GPT-2 writes for {c['all']:.0%} of these"
+                          f" {c['n']} pictures (right digit {c['digit']:.0%}); a caption search cannot beat its scorer."]
     libs = ", ".join(f"{k} {v}" for k, v in report["libraries"].items())
     lines += ["", f"Machine: {describe_machine(report['machine'])}; {libs}. Date: {report['date']}.",
               "", f"Command: `{report['command']}` (see --help). Per-search rows are in the .json file"

@@ -77,7 +77,10 @@ def test_evaluation_command_writes_its_report(tmp_path):
     saved = json.loads((tmp_path / "report.json").read_text())
     assert set(saved["presets"]) == {"mini_gan", "mini_gan_d", "mini_gpt2"}
     assert saved["judge"]["digit"] > 0.9 and saved["machine"]["cores"]
-    assert saved["presets"]["mini_gpt2"]["clip_ceiling"]["n"] == 1
+    sets = {name: set(p["sets"]) for name, p in saved["presets"].items()}
+    text_sets = {"templates", "free wording (dev)", "free wording"}
+    assert sets == {"mini_gan": text_sets, "mini_gan_d": text_sets, "mini_gpt2": {"templates", "drawn apart"}}
+    assert saved["presets"]["mini_gpt2"]["sets"]["drawn apart"]["clip_ceiling"]["n"] == 1
     report = (tmp_path / "report.md").read_text()
-    assert "| mini_gan | text2image | ga | 32 × 3 |" in report and "Machine:" in report
+    assert "| mini_gan | free wording | ga | 32 × 3 | 1 |" in report and "Machine:" in report
 

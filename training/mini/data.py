@@ -109,9 +109,6 @@ def random_pose(n: int, gen: torch.Generator | None = None) -> torch.Tensor:
 
 
 
-
-
-
 def render(glyphs: torch.Tensor, fg: torch.Tensor, bg: torch.Tensor,
            gen: torch.Generator | None = None, jitter: bool = True) -> torch.Tensor:
     """(N, 8, 8) glyphs in [0, 1] and (N, 3) colours -> (N, 3, 32, 32) pictures in [0, 1]."""
@@ -121,10 +118,11 @@ def render(glyphs: torch.Tensor, fg: torch.Tensor, bg: torch.Tensor,
 
 
 def render_combos(combos: list[tuple[int, str, str]], rng: np.random.Generator, split: str = "train",
-                  index: np.ndarray | None = None) -> dict:
+                  index: np.ndarray | None = None, loose: float = 0.0) -> dict:
     """One jittered picture per (digit, fg, bg), in order, from one split's handwriting.
 
     `index` picks the handwritten glyphs (sklearn indices); by default a random one per digit.
+    A `loose` share of the pictures is drawn loosely instead (training.mini.augment).
     """
     images, labels = digits()
     train, test = split_indices()
@@ -136,6 +134,13 @@ def render_combos(combos: list[tuple[int, str, str]], rng: np.random.Generator, 
     bg = [b for _, _, b in combos]
     gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
     pics = render(torch.from_numpy(images[index]), colour_tensor(fg), colour_tensor(bg), gen)
+    if loose:
+        from training.mini.augment import loose_render
+
+        rows = np.flatnonzero(rng.random(len(combos)) < loose)
+        if len(rows):
+            pics[rows] = loose_render(torch.from_numpy(images[index[rows]]), colour_tensor([fg[i] for i in rows]),
+                                      colour_tensor([bg[i] for i in rows]), rng)
     return {"images": pics, "digit": [d for d, _, _ in combos], "fg": fg, "bg": bg, "index": index}
 
 
