@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from glass_core.cli import _overrides, default_device
+from glass_core.cli_args import default_device, search_overrides
 from glass_core.errors import BadInputError
 from glass_core.presets import OPERATOR_SETS, PRESETS, get_preset
 
@@ -44,7 +44,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     """The batch: one Pipeline for all targets; 0 if every target is ok, 1 if some failed."""
     from glass_core.batch_targets import read_targets
 
-    overrides = _overrides(args)
+    overrides = search_overrides(args)
     base_seed = overrides.pop("seed")  # each target's own seed: base + index, or its .jsonl seed
     preset = get_preset(args.preset, **overrides)  # a bad --generations is the command's error
     targets = read_targets(args.targets, base_seed)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from glass_core.cli_args import default_device, search_overrides
 from glass_core.errors import BadInputError, GlassError
 from glass_core.presets import DEFAULT_PRESET, OPERATOR_SETS, PRESETS, get_preset
 
@@ -43,21 +44,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _overrides(args: argparse.Namespace) -> dict:
-    out = {"seed": args.seed}
-    if args.generations is not None:
-        out["generations"] = args.generations
-    if args.pop_size is not None:
-        out["pop_size"] = args.pop_size
-    if args.no_discriminator:
-        out["use_discriminator"] = False
-    if args.operators:
-        out["operators"] = args.operators
-    if getattr(args, "compile", False):
-        out["compile"] = True
-    return out
-
-
 def run(args: argparse.Namespace) -> Path:
     """Run one search with a progress bar; write the result and run.json; return the folder."""
     from tqdm import tqdm
@@ -66,7 +52,7 @@ def run(args: argparse.Namespace) -> Path:
     from glass_core.pipeline import Pipeline
     from glass_core.runcard import RunCard, describe_target
 
-    preset = get_preset(args.preset, **_overrides(args))
+    preset = get_preset(args.preset, **search_overrides(args))
     if args.task == "image2text" and not Path(args.target).is_file():
         raise BadInputError(f"{args.target}: no such file.")
     target = args.target if args.task == "text2image" else open_image(args.target)
@@ -88,13 +74,6 @@ def run(args: argparse.Namespace) -> Path:
         records.close()
         bar.close()
     return _write(card, args.out)
-
-
-def default_device() -> str:
-    """The GPU when there is one (as the app picks), else the CPU."""
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _write(card: RunCard, out_root: Path) -> Path:

@@ -69,7 +69,7 @@ def clipscores(scorer: ClipScorer, out_dir: Path, rows: list[dict[str, Any]]) ->
 def compute_metrics(scorer: ClipScorer, out_dir: Path, clip: str, reference: Path | None = None,
                     device: str = "cpu", weights_root: Path | None = None) -> dict[str, Any]:
     """CLIPScore (and FID / IS with `reference`) of a batch folder, written to out_dir/metrics.json."""
-    from glass_core.batch import latest_rows, read_index
+    from glass_core.batch_index import latest_rows, read_index
     from glass_core.report import write_report
 
     out_dir = Path(out_dir)
@@ -106,7 +106,7 @@ def describe(result: dict[str, Any]) -> str:
 
 def preset_of(out_dir: Path) -> str:
     """The preset a batch folder was searched with, from its index."""
-    from glass_core.batch import read_index
+    from glass_core.batch_index import read_index
 
     names = {r.get("preset") for r in read_index(out_dir) if r.get("status") == "ok"}
     if not names:

@@ -19,7 +19,7 @@ img{width:128px;image-rendering:pixelated}.error{color:#b00}"""
 
 def write_report(out_dir: Path) -> Path:
     """Write out_dir/report.html from its index (and metrics.json, when there); return its path."""
-    from glass_core.batch import REPORT, latest_rows, read_index
+    from glass_core.batch_index import REPORT, latest_rows, read_index
 
     out_dir = Path(out_dir)
     rows = latest_rows(read_index(out_dir))

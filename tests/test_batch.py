@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import glass_core.batch as batch
+import glass_core.batch_index as batch_index
 from glass_core.cli import main
 from glass_core.pipeline import Pipeline
 from glass_core.weights import REPO_WEIGHTS
@@ -66,11 +67,17 @@ def test_a_captions_file_gives_results_index_and_report(tmp_path):
     assert not list(out.glob(".tmp-*"))
 
 
-def test_a_folder_of_pictures_is_captioned(tmp_path):
+def picture_folder(tmp_path: Path, names: tuple[str, ...]) -> Path:
+    """A folder holding copies of some of examples/' pictures."""
     pictures = tmp_path / "pictures"
     pictures.mkdir()
-    for name in ("red-7-on-blue.png", "green-2-on-black.png"):
+    for name in names:
         shutil.copy(EXAMPLES / name, pictures / name)
+    return pictures
+
+
+def test_a_folder_of_pictures_is_captioned(tmp_path):
+    pictures = picture_folder(tmp_path, ("red-7-on-blue.png", "green-2-on-black.png"))
     out = tmp_path / "out"
     assert run(pictures, out, preset="mini_gpt2") == 0
     rows = index(out)
@@ -138,7 +145,7 @@ def test_a_cut_off_last_index_line_is_ignored_and_its_target_redone(tmp_path, se
     (out / "index.jsonl").write_text(text[:-40])  # a crash while the second line was written
     assert run(targets, out) == 0
     assert searches == CAPTIONS[:2] + CAPTIONS[1:2]
-    assert [r["status"] for r in batch.latest_rows(batch.read_index(out))] == ["ok", "ok"]
+    assert [r["status"] for r in batch_index.latest_rows(batch_index.read_index(out))] == ["ok", "ok"]
 
 
 def test_bad_targets_are_recorded_and_the_batch_goes_on(tmp_path, capsys):

@@ -20,7 +20,7 @@ from glass_core.fidelity import INCEPTION_FILE, INCEPTION_URL, fid_and_is
 from glass_core.metrics import clip_score
 from glass_core.scorer import load_clip
 from glass_core.weights import REPO_WEIGHTS
-from test_batch import CAPTIONS, EXAMPLES, captions_file, index, run
+from test_batch import CAPTIONS, EXAMPLES, captions_file, index, picture_folder, run
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +52,7 @@ def test_clipscore_of_drawn_pictures_is_the_hand_computation(tmp_path, mini_clip
 
 
 def test_the_metrics_command_scores_found_captions_against_their_pictures(tmp_path, mini_clip):
-    pictures = tmp_path / "pictures"
-    pictures.mkdir()
-    for name in ("red-7-on-blue.png", "white-4-on-magenta.png"):
-        shutil.copy(EXAMPLES / name, pictures / name)
+    pictures = picture_folder(tmp_path, ("red-7-on-blue.png", "white-4-on-magenta.png"))
     out = tmp_path / "out"
     assert run(pictures, out, preset="mini_gpt2") == 0
     assert main(["metrics", str(out), "--device", "cpu", "--weights", str(REPO_WEIGHTS)]) == 0

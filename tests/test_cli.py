@@ -71,7 +71,8 @@ def test_unreadable_image_is_one_clear_line(tmp_path, test_presets, tiny_root, c
 
 
 def test_compile_flag_sets_the_preset_field():
-    from glass_core.cli import _overrides, _parser
+    from glass_core.cli import _parser
+    from glass_core.cli_args import search_overrides as _overrides
 
     args = _parser().parse_args(["text2image", "a dog", "--compile"])
     assert _overrides(args)["compile"] is True

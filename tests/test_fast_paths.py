@@ -24,11 +24,16 @@ def _hf_greedy(model: torch.nn.Module, context: torch.Tensor, max_new: int, eos:
     return out[:, context.shape[1]:]
 
 
+def tiny_gpt2(n_layer: int, n_embd: int, vocab: int) -> GPT2LMHeadModel:
+    """A small random GPT-2 (seeded by its depth) whose end-of-text token is 0."""
+    torch.manual_seed(n_layer)
+    return GPT2LMHeadModel(GPT2Config(n_layer=n_layer, n_embd=n_embd, n_head=4, vocab_size=vocab,
+                                      n_positions=64, eos_token_id=0)).eval()
+
+
 @pytest.mark.parametrize("n_layer, n_embd, vocab", [(2, 64, 12), (3, 96, 1000)])
 def test_lean_decoder_gives_transformers_greedy_tokens(n_layer, n_embd, vocab):
-    torch.manual_seed(n_layer)
-    model = GPT2LMHeadModel(GPT2Config(n_layer=n_layer, n_embd=n_embd, n_head=4, vocab_size=vocab,
-                                       n_positions=64, eos_token_id=0)).eval()
+    model = tiny_gpt2(n_layer, n_embd, vocab)
     context = torch.randint(0, vocab, (32, 23))
     ours = LeanGreedyDecoder(model)(context, max_new=12, eos=0)
     assert torch.equal(ours, _hf_greedy(model, context, 12, 0))

@@ -13,12 +13,7 @@ from glass_core.graphs import EagerGraph, GraphedForward, release_graphs
 from glass_core.objective import Evaluator
 from glass_core.pipeline import Pipeline
 from glass_core.weights import REPO_WEIGHTS
-
-
-def _hf_greedy(model: torch.nn.Module, context: torch.Tensor, max_new: int, eos: int) -> torch.Tensor:
-    out = model.generate(context, attention_mask=torch.ones_like(context), do_sample=False,
-                         max_new_tokens=max_new, eos_token_id=eos, pad_token_id=eos)
-    return out[:, context.shape[1]:]
+from test_fast_paths import _hf_greedy, tiny_gpt2
 
 
 def _wide_gpt2(vocab: int = 12) -> GPT2LMHeadModel:
@@ -59,9 +54,7 @@ def test_static_decoder_gives_generates_tokens_when_captions_end_at_different_st
 
 @pytest.mark.parametrize("n_layer, n_embd, vocab", [(2, 64, 12), (3, 96, 1000)])
 def test_static_decoder_matches_transformers_and_the_lean_decoder(n_layer, n_embd, vocab):
-    torch.manual_seed(n_layer)
-    model = GPT2LMHeadModel(GPT2Config(n_layer=n_layer, n_embd=n_embd, n_head=4, vocab_size=vocab,
-                                       n_positions=64, eos_token_id=0)).eval()
+    model = tiny_gpt2(n_layer, n_embd, vocab)
     context = torch.randint(0, vocab, (32, 23))
     ref = _hf_greedy(model, context, 12, 0)
     assert torch.equal(LeanGreedyDecoder(model)(context, 12, 0), ref)
