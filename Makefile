@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: app test browser
+.PHONY: app test browser search-quality
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -19,3 +19,9 @@ app: $(VENV)/.installed
 
 test: $(VENV)/.installed browser
 	$(PY) -m pytest -q
+
+# Re-measures the optimizers on every benchmark, then the conversation turns (about two hours on
+# 2 CPU cores); writes benchmarks/search_quality* and benchmarks/dialogue_and_fluency.*.
+search-quality: $(VENV)/.installed
+	$(PY) -m experiments.compare
+	$(PY) -m experiments.dialogue --seeds 3 --pictures 12 --threads 1

@@ -5,7 +5,9 @@ current directory (see --out):
 
 (a) text → image: a caption without colours ("the number seven", "a 3") is searched; then turns
 that name the colours ("what colour is the digit?" "red", "and the background?" "blue") continue
-from its population. The independent judge (training.mini.judge, which shares nothing with the
+from its population, half of it re-drawn in the genes the turn concerns (or, for comparison, as it was).
+Every stage runs the same generations, and the fresh search on the full caption runs all three
+stages' worth: both paths spend the same evaluations. The independent judge (training.mini.judge, which shares nothing with the
 mini CLIP) reads the colours of the best picture after each turn, against a baseline that keeps
 searching the colourless caption as long, and against the raw 'question answer' phrasing of the same turns.
 (b) image → text: mini_gpt2 against mini_gpt2_fluent on held-out pictures: do the captions stay
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 
 from experiments.common import command, heldout_pictures, last_record, new_record
-from glass_core.conversation import NO, YES, Turn, dialogue_prompts, turn_prompt
+from glass_core.conversation import NO, YES, Turn, dialogue_prompts, reseed_for_turn, turn_prompt
 from glass_core.pipeline import Pipeline
 from glass_core.presets import DEFAULT_PRESET
 from glass_core.prompts import WeightedPrompt
@@ -54,11 +56,15 @@ def raw_prompt(turn: Turn, weight: float) -> WeightedPrompt:
     return WeightedPrompt(f"{turn.question.strip().strip('?.! ')} {answer}", weight)
 
 
-ARMS: dict[str, Callable[[str, list[Turn]], list[WeightedPrompt]]] = {
-    "turns, conversation.py phrasing": lambda caption, turns: dialogue_prompts(caption, turns),
-    "turns, raw 'question answer' phrasing": lambda caption, turns: [WeightedPrompt(caption),
-                                                                     *(raw_prompt(t, 0.5) for t in turns)],
-    "baseline: colourless caption": lambda caption, turns: [WeightedPrompt(caption)],
+# Each arm: how the turns become prompts, and whether a turn's search re-draws part of the population
+# (glass_core.conversation.reseed_for_turn) or continues from it as it was.
+ARMS: dict[str, tuple[Callable[[str, list[Turn]], list[WeightedPrompt]], bool]] = {
+    "turns, conversation.py (weight 1, re-seeded)": (lambda caption, turns: dialogue_prompts(caption, turns), True),
+    "turns, conversation.py, continued as it was": (lambda caption, turns: dialogue_prompts(caption, turns), False),
+    "turns, weight 0.5, re-seeded": (lambda caption, turns: dialogue_prompts(caption, turns, 0.5), True),
+    "turns, raw 'question answer' phrasing": (lambda caption, turns: [WeightedPrompt(caption),
+                                                                     *(raw_prompt(t, 0.5) for t in turns)], False),
+    "baseline: colourless caption": (lambda caption, turns: [WeightedPrompt(caption)], False),
 }
 
 
@@ -84,10 +90,14 @@ def dialogue_case(pipe: Pipeline, judge: Judge, case: tuple, k: int, seed: int, 
     start = last_record(pipe.search(caption, generations=gens, seed=seed))
     out: dict[str, Any] = {"case": list(case), "caption": caption, "seed": seed,
                            "start": judge_record(pipe, judge, start, case, full), "arms": {}}
-    for arm, prompts_of in ARMS.items():
+    for arm, (prompts_of, reseed) in ARMS.items():
         rec, stages = start, []
         for n in (1, 2):
-            rec = last_record(pipe.search(prompts_of(caption, turns[:n]), initial=rec.population,
+            initial = rec.population
+            if reseed:
+                initial = reseed_for_turn(rec.population, rec.similarities, pipe.generator.latent, turns[n - 1],
+                                          seed=seed + 100 * n)
+            rec = last_record(pipe.search(prompts_of(caption, turns[:n]), initial=initial,
                                           generations=gens, seed=seed + n))
             stages.append(judge_record(pipe, judge, rec, case, full))
         out["arms"][arm] = stages
@@ -101,10 +111,10 @@ def phrasing_diagnostic(pipe: Pipeline, n: int = 200) -> dict[str, dict[str, flo
     pics = data.sample_pictures(n, np.random.default_rng(0), split="test")
     phrasings = {"raw 'question answer': 'what colour is the digit red' / 'and the background blue'":
                  ("what colour is the digit {c}", "and the background {c}"),
-                 "conversation.py: 'a red digit' / 'a blue background'": ("a {c} digit", "a {c} background"),
+                 "conversation.py: 'a red digit' / 'on a blue background'": ("a {c} digit", "on a {c} background"),
+                 "earlier conversation.py: 'a red digit' / 'a blue background'": ("a {c} digit", "a {c} background"),
                  "statement: 'the digit is red' / 'the background is blue'":
                  ("the digit is {c}", "the background is {c}"),
-                 "template fragment: 'a red digit' / 'on a blue background'": ("a {c} digit", "on a {c} background"),
                  "bare colour word: 'red'": ("{c}", "{c}")}
     with torch.inference_mode():
         images = pipe.scorer.encode_images(pics["images"])

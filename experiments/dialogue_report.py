@@ -139,9 +139,9 @@ def findings(result: dict) -> list[str]:
     lines = ["## Findings", ""]
     lines += _phrasing_finding(result) + _dialogue_finding(result["dialogue_summary"])
     lines += _caption_finding(result["caption_summary"]) if len(result["caption_summary"]) >= 2 else []
-    return lines + ["", "The mini CLIP was trained only on full captions from five templates that name the digit and"
-                    " both colours (`training/mini/data.py`, `TRAIN_TEMPLATES`): colourless captions and"
-                    " conversation.py's 'question answer' phrasing lie outside what it has read."]
+    return lines + ["", "The mini CLIP was trained on captions that name the digit and both colours, in templates and"
+                    " a grammar of free wordings (`training/mini/wording.py`): colourless captions and 'question"
+                    " answer' phrasings lie outside what it has read."]
 
 
 def write(record: dict, stem: Path) -> None:

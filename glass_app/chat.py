@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, NamedTuple
 
 from glass_app import handlers, inputs, views
-from glass_core.conversation import Turn, dialogue_prompts, turn_prompt
+from glass_core.conversation import RESEED_SHARE, TURN_WEIGHT, Turn, dialogue_prompts, reseed_for_turn, turn_prompt
 from glass_core.errors import GlassError
 from glass_core.prompts import WeightedPrompt
 
 STOP_WAIT_S = 300.0  # how long a turn waits for the running search to finish its generation
-TURN_WEIGHT = 0.5  # glass_core.conversation's default: a turn refines the caption, never replaces it
 
 # A continued search's update: text_to_image's outputs, then the chat transcript and the strip of pictures.
 ChatUpdate = NamedTuple("ChatUpdate", [*handlers.ImageUpdate.__annotations__.items(),
@@ -93,14 +92,17 @@ def _wait_for_idle(control: handlers.Control) -> None:
         time.sleep(0.05)
 
 
-def _starting_point(control: handlers.Control, preset: str) -> tuple[Any, str]:
-    """The population to continue from (None: start afresh) and a line saying which."""
+def _starting_point(control: handlers.Control, preset: str, turn: Turn, seed: int) -> tuple[Any, str]:
+    """The population to continue from (None: start afresh), re-drawn in part for the turn, and a line saying which."""
     rec = control.record
     if rec is None:
         return None, "No search has run yet: starting one for the caption and the turns."
     if control.preset != preset:
         return None, f"The last search used {control.preset}; starting afresh with {preset}."
-    return rec.population, f"Continuing from the population of generation {rec.generation}."
+    latent = handlers.pipeline(preset).generator.latent
+    start = reseed_for_turn(rec.population, rec.similarities, latent, turn, seed)
+    return start, (f"Continuing from the population of generation {rec.generation}; its weaker {RESEED_SHARE:.0%}"
+                   " re-drawn in the genes this turn is about.")
 
 
 def _describe(caption: str, turns: list[Turn], prompts: list[WeightedPrompt], start: str) -> dict[str, Any]:
@@ -138,7 +140,7 @@ def _continue(caption: str, preset: str, numbers: tuple, conv: Conversation,
     """Run the continued search, adding its last picture to the strip when it ends."""
     conv.served = served = len(conv.turns)
     turns = list(conv.turns)
-    initial, start = _starting_point(control, preset)
+    initial, start = _starting_point(control, preset, turns[-1], int(numbers[2] or 0) + len(turns))
     if initial is not None and not conv.strip:  # the picture the conversation started from
         conv.strip.append((views.shown_file(control.record.output), f"caption: {caption}"))
     conv.messages.append({"role": "assistant", "content": start})

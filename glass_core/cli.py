@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m glass_core", description="CLIP-guided latent space search.")
     sub = parser.add_subparsers(dest="task", required=True)
+    from glass_core.optimizers import OPTIMIZERS  # pymoo and torch: only once a command line is parsed
     for task, target_help in (("text2image", "the caption to draw"), ("image2text", "the image file to caption")):
         p = sub.add_parser(task, help=f"search for {'an image' if task == 'text2image' else 'a caption'}")
         p.add_argument("target", help=target_help)
@@ -31,8 +32,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--no-discriminator", action="store_true", help="single-objective GA even if D exists")
         p.add_argument("--operators", choices=list(OPERATOR_SETS),
-                       help="genetic operators: 'paper' as the paper's code ran them (the paper presets' default),"
-                            " 'glass' (the embedded set's default)")
+                       help="genetic operators: 'paper' as the paper's code ran them, 'gentle' (the paper presets'"
+                            " default), 'glass' (the embedded set's)")
+        p.add_argument("--optimizer", choices=list(OPTIMIZERS),
+                       help="default: the preset's; '--optimizer ga --operators paper' runs the paper's GA")
         p.add_argument("--device", help="cpu, cuda, cuda:1, … (default: cuda when there is one, else cpu)")
         p.add_argument("--compile", action="store_true",
                        help="torch.compile the networks: minutes first, then faster generations")

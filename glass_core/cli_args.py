@@ -16,6 +16,8 @@ def search_overrides(args: argparse.Namespace) -> dict:
         out["use_discriminator"] = False
     if args.operators:
         out["operators"] = args.operators
+    if getattr(args, "optimizer", None):
+        out["optimizer"] = args.optimizer
     if getattr(args, "compile", False):
         out["compile"] = True
     return out

@@ -18,6 +18,7 @@ from pymoo.core.repair import Repair
 from pymoo.core.sampling import Sampling
 from pymoo.operators.crossover.hux import HUX
 from pymoo.operators.crossover.sbx import SBX
+from pymoo.operators.crossover.ux import UX
 from pymoo.operators.mutation.pm import PM
 from scipy.stats import truncnorm
 
@@ -77,6 +78,7 @@ class LatentCrossover(Crossover):
         super().__init__(2, 2, prob=ops.mixed_mating_prob if mixed else ops.sbx_prob)
         self.seg = _Segments(latent, ops.int_margin)
         self.sbx = SBX(eta=ops.sbx_eta, prob=1.0)
+        self.int_cross = self.sbx if ops.int_crossover == "sbx" else UX(prob=1.0)
         self.hux = HUX(prob=1.0)
         self.hux_prob = 1.0 if mixed else ops.hux_prob
 
@@ -85,7 +87,7 @@ class LatentCrossover(Crossover):
         if lat.n_real:
             out[..., lat.reals] = self.sbx._do(self.seg.reals, X[..., lat.reals], random_state=random_state)
         if lat.n_int:
-            ints = self.sbx._do(self.seg.ints, X[..., lat.ints], random_state=random_state)
+            ints = self.int_cross._do(self.seg.ints, X[..., lat.ints], random_state=random_state)
             out[..., lat.ints] = np.rint(ints) if self.seg.round_ints else ints
         if lat.n_bits:
             bits = X[..., lat.bits].astype(bool)
@@ -104,21 +106,34 @@ class LatentMutation(Mutation):
         # prob_var None: pymoo 0.6's default, 1/n_var of the segment (at most 0.5).
         self.pm = PM(eta=ops.pm_eta, prob=1.0, prob_var=ops.pm_gene_prob)
         self.pm_prob = ops.pm_prob
-        self.bitflip_rate = ops.bitflip_rate
+        self.reset_rate = ops.pm_gene_prob  # per token, for int_mutation "reset" (None: 1/n_int)
+        self.reset_ints = ops.int_mutation == "reset"
+        self.bitflip_rate = ops.bitflip_rate if ops.bitflip_rate is not None else 1 / max(latent.n_bits, 1)
 
     def _do(self, problem, X, *args, random_state=None, **kwargs):
         lat, out = self.seg.latent, X.copy()
-        for sl, sub in ((lat.reals, self.seg.reals), (lat.ints, self.seg.ints)):
+        segments = ((lat.reals, self.seg.reals),) + (() if self.reset_ints else ((lat.ints, self.seg.ints),))
+        for sl, sub in segments:
             if sl.stop > sl.start:
                 rows = random_state.random(len(X)) < self.pm_prob
                 mutated = self.pm._do(sub, X[:, sl], random_state=random_state)
                 out[rows, sl] = mutated[rows]
+        if self.reset_ints and lat.n_int:
+            out[:, lat.ints] = self._reset(X[:, lat.ints], random_state)
         if self.seg.round_ints:
             out[:, lat.ints] = np.rint(out[:, lat.ints])
         if lat.n_bits:
             flip = random_state.random((len(X), lat.n_bits)) < self.bitflip_rate
             out[:, lat.bits] = np.where(flip, 1.0 - X[:, lat.bits], X[:, lat.bits])
         return out
+
+    def _reset(self, ints: np.ndarray, random_state: np.random.Generator) -> np.ndarray:
+        """Random-reset mutation: in `pm_prob` of the children, each token is redrawn at `reset_rate`."""
+        n, k = ints.shape
+        rate = self.reset_rate if self.reset_rate is not None else 1 / k
+        hit = (random_state.random((n, 1)) < self.pm_prob) & (random_state.random((n, k)) < rate)
+        lo, hi = self.seg.latent.int_bounds
+        return np.where(hit, random_state.integers(lo, hi + 1, size=(n, k)), ints)
 
 
 class LatentRepair(Repair):

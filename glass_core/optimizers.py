@@ -22,6 +22,7 @@ from pymoo.core.problem import Problem
 from glass_core.generators.base import Generator
 from glass_core.gradient import GradientSettings, Refiner, is_differentiable
 from glass_core.operators import LatentCrossover, LatentMutation, LatentRepair, LatentSampling
+from glass_core.polish import ElitePolish, PolishSettings
 from glass_core.presets import Preset
 
 if TYPE_CHECKING:
@@ -218,6 +219,13 @@ def _hybrid(generator: Generator, preset: Preset, initial: np.ndarray | None, ev
     return GradientHybrid(genetic(generator, preset, initial), Refiner(generator, evaluate, settings))
 
 
+def _polish(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator, spec: Spec):
+    settings = PolishSettings(**spec.settings)
+    grad = GradientSettings(settings.elites, settings.steps, settings.step_size)
+    refiner = Refiner(generator, evaluate, grad) if is_differentiable(generator) else None
+    return ElitePolish(genetic(generator, preset, initial), generator.latent, settings, refiner)
+
+
 Builder = Callable[[Generator, Preset, "np.ndarray | None", "Evaluator", "Spec"], Any]
 
 
@@ -239,6 +247,9 @@ OPTIMIZERS: dict[str, Spec] = {
                   multi_objective=False, needs_reals=True, settings={"sigma": 0.1, "popsize": None}),
     "hybrid": Spec(_hybrid, "the GA plus gradient steps through generator and CLIP on its elites",
                    needs_reals=True, settings={"elites": 2, "steps": 2, "step_size": 0.3}),
+    "polish": Spec(_polish, "the GA plus local moves around its best genomes: gradient steps on the reals"
+                   " (where the generator allows), one class or one token changed",
+                   settings={"elites": 2, "steps": 2, "step_size": 0.3, "bit_moves": 4, "int_moves": 4}),
 }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
-from experiments.compare.report import markdown, summarise
+from experiments.compare.report import benchmark_markdown, default_method, summarise, write_page
 from experiments.compare.run import Trace, prompts, run
 from glass_core.pipeline import Pipeline
 from glass_core.weights import REPO_WEIGHTS
@@ -34,19 +36,29 @@ def test_summary_counts_reaches_and_success():
     assert s["success_rate"] == {"400": 0.5, "800": 1.0}
 
 
-def test_markdown_renders_a_record():
-    runs = [{"reach": 100, "final_best": 0.5, "seconds": 1.0, "judged": {"400": True}}]
-    record = {
-        "date": "today", "command": "python -m experiments.compare", "libraries": {"torch": "x"},
-        "machine": {"cpu": "cpu", "cores": 2, "torch_threads": 2},
-        "settings": {"prompts": ["a"], "seeds": [1], "budget": 400, "target_evaluations": 200,
-                     "reference_evaluations": 1000, "checkpoints": [400],
-                     "reference": {"pop_size": 32, "generations": 500, "seed": 0}},
-        "reference": [{"caption": "a", "score": 0.4, "judged": True}],
-        "methods": [{"name": "m", "summary": summarise(runs, 200, (400,))}],
-    }
-    text = markdown(record)
-    assert "| m | 1/1 | 1/1 | 100 |" in text and "| m | 100% |" in text
+def _record(methods: list[dict]) -> dict:
+    return {"date": "today", "command": "python -m experiments.compare", "libraries": {"torch": "x"},
+            "machine": {"cpu": "cpu", "cores": 2, "torch_threads": 1},
+            "benchmark": {"name": "biggan", "about": "planted", "preset": "DeepMindBigGAN128", "pop_size": 64,
+                          "plan": {"targets": 1, "seeds": [1], "generations": 500}, "reference_evaluations": 32000,
+                          "target_evaluations": 6400, "reference": [{"score": 0.99}], "methods": methods}}
+
+
+def test_page_marks_the_presets_default_and_lists_per_run_figures(tmp_path):
+    runs = [{"reach": 1000, "final_best": 0.995, "short_by": 0.0, "seconds": 1.0},
+            {"reach": None, "final_best": 0.98, "short_by": 0.01, "seconds": 1.0}]
+    methods = [{"name": name, "preset": "mini_gan", "overrides": ov, "budget": 6400,
+                "summary": summarise(runs, 6400, (400,)), "runs": runs}
+               for name, ov in (("paper GA", {"optimizer": "ga", "operators": "paper"}),
+                                ("polish", {"optimizer": "polish", "operators": "gentle"}))]
+    record = _record(methods)
+    assert default_method(record["benchmark"]) == "polish"  # DeepMindBigGAN128's optimizer and operators now
+    text = benchmark_markdown(record)
+    assert "| **polish** (glass default) | 1/2 | > 6400 |" in text and "- polish: 1000 –" in text
+    (tmp_path / "q").mkdir()
+    (tmp_path / "q" / "biggan.json").write_text(json.dumps(record))
+    page = write_page(tmp_path / "q").read_text()
+    assert "| biggan | polish | 1/2 | 1/2 |" in page
 
 
 def test_prompts_are_held_out_and_readable():

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from glass_core.conversation import Turn, dialogue_prompts, subject, turn_prompt
+import numpy as np
+
+from glass_core.conversation import TURN_WEIGHT, Turn, dialogue_prompts, reseed_for_turn, subject, turn_genes, turn_prompt
+from glass_core.generators.base import LatentSpace
 from glass_core.errors import BadInputError
 from glass_core.pipeline import Pipeline
 from glass_core.prompts import WeightedPrompt
@@ -14,15 +17,17 @@ def test_yes_no_and_open_answers():
     assert turn_prompt(Turn("Is there a dog?", "yes"), 0.5) == WeightedPrompt("a dog", 0.5)
     assert turn_prompt(Turn("are there people in it?", "No."), 0.5) == WeightedPrompt("people in it", -0.5)
     assert turn_prompt(Turn("what colour is the car?", "red"), 0.5) == WeightedPrompt("a red car", 0.5)
-    assert turn_prompt(Turn("and the background?", "dark blue"), 0.5) == WeightedPrompt("a dark blue background", 0.5)
+    # What a subject stands on reads as "on a … background", the phrasing the mini CLIP reads best.
+    assert turn_prompt(Turn("and the background?", "dark blue"), 0.5) == WeightedPrompt("on a dark blue background", 0.5)
     assert turn_prompt(Turn("what is he holding?", "a cup"), 1.0) == WeightedPrompt("what is he holding a cup", 1.0)
     assert subject("Does it have a tower?") == "a tower"
 
 
-def test_dialogue_keeps_the_caption_first_and_weighs_turns_less():
+def test_dialogue_keeps_the_caption_first_and_weighs_turns_like_it():
     prompts = dialogue_prompts("a church", [Turn("is it gothic?", "yes"), Turn("any people?", "no")])
     assert prompts[0] == WeightedPrompt("a church", 1.0)
-    assert [p.weight for p in prompts[1:]] == [0.5, -0.5]
+    assert [p.weight for p in prompts[1:]] == [TURN_WEIGHT, -TURN_WEIGHT] == [1.0, -1.0]
+    assert [p.weight for p in dialogue_prompts("a church", [Turn("is it gothic?", "yes")], 0.5)[1:]] == [0.5]
 
 
 @pytest.mark.parametrize("caption,turn,message", [
@@ -40,3 +45,27 @@ def test_a_denied_thing_lowers_the_score_of_pictures_that_show_it(test_presets, 
     cat = pipe.scorer.encode_texts(["a cat"])
     plain, _ = pipe.encode_target("a dog")
     assert float(target @ cat.T) < float(plain @ cat.T)
+
+
+MIXED = LatentSpace(n_real=6, n_bits=4, bit_init_prob=0.5)
+
+
+def test_a_colour_turn_concerns_the_reals_and_a_yes_no_turn_the_classes():
+    assert turn_genes(Turn("what colour is the digit?", "red"), MIXED) == MIXED.reals
+    assert turn_genes(Turn("is there a dog?", "yes"), MIXED) == MIXED.bits
+    # A latent without class genes: the yes/no turn falls back to the reals it has.
+    assert turn_genes(Turn("is there a dog?", "no"), LatentSpace(n_real=5)) == slice(0, 5)
+
+
+def test_reseeding_keeps_the_best_whole_and_redraws_only_the_turns_genes_of_the_rest():
+    rng = np.random.default_rng(0)
+    pop = MIXED.repair(np.concatenate([rng.uniform(-2, 2, (8, 6)), rng.random((8, 4))], axis=1))
+    sims = np.array([0.1, 0.9, 0.2, 0.8, 0.3, 0.7, 0.4, 0.6])
+    out = reseed_for_turn(pop, sims, MIXED, Turn("what colour is the digit?", "red"), seed=3)
+    best, worst = [1, 3, 5, 7], [0, 2, 4, 6]
+    assert np.array_equal(out[best], pop[best])
+    assert np.array_equal(out[:, MIXED.bits], pop[:, MIXED.bits])  # the classes earlier turns fixed stay
+    assert not np.isclose(out[worst, :6], pop[worst, :6]).any()  # every real of the worst half is new
+    assert np.array_equal(out, reseed_for_turn(pop, sims, MIXED, Turn("what colour is the digit?", "red"), seed=3))
+    denied = reseed_for_turn(pop, sims, MIXED, Turn("is there a dog?", "no"), seed=3)
+    assert np.array_equal(denied[:, :6], pop[:, :6]) and np.array_equal(denied[best], pop[best])

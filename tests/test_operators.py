@@ -74,3 +74,40 @@ def test_biggan_with_no_class_gene_on_is_conditioned_on_the_uniform_class_vector
     genomes = np.zeros((1, gen.latent.n_var))
     z, classes = gen._inputs(genomes)
     torch.testing.assert_close(classes, torch.full((1, 1000), 1e-3))
+
+
+def _children(ops: Operators, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Parents and their mutated children under `ops` (mutation only)."""
+    rng = np.random.default_rng(seed)
+    X = LatentSampling(LATENT)._do(problem(), 400, random_state=rng)
+    kids = LatentMutation(LATENT, ops).do(problem(), Population.new(X=X), random_state=rng).get("X")
+    return X, kids
+
+
+def test_gentle_mutation_moves_about_one_class_and_one_token_per_child():
+    from glass_core.presets import GENTLE_OPERATORS, PAPER_OPERATORS
+
+    X, kids = _children(GENTLE_OPERATORS)
+    flips = (X[:, LATENT.bits] != kids[:, LATENT.bits]).sum(axis=1)
+    assert 0.85 < flips.mean() < 1.15  # 1/1000 per bit: one class changes, not ten
+    tokens = (X[:, LATENT.ints] != kids[:, LATENT.ints]).sum(axis=1)
+    assert 0.4 < tokens.mean() < 0.6  # half the children, 1/8 of their 8 tokens each
+    assert np.array_equal(kids[:, LATENT.ints], np.rint(kids[:, LATENT.ints]))
+    # A redrawn token is uniform over the vocabulary, not a step from the old id.
+    moved = X[:, LATENT.ints] != kids[:, LATENT.ints]
+    assert np.median(np.abs(X[:, LATENT.ints] - kids[:, LATENT.ints])[moved]) > 10_000
+    X, kids = _children(PAPER_OPERATORS)
+    assert 8 < (X[:, LATENT.bits] != kids[:, LATENT.bits]).sum(axis=1).mean() < 12  # the paper's 0.01 per bit
+
+
+def test_uniform_crossover_takes_every_token_whole_from_a_parent():
+    from glass_core.presets import GENTLE_OPERATORS
+
+    rng = np.random.default_rng(1)
+    X = LatentSampling(LATENT)._do(problem(), 200, random_state=rng)
+    pairs = rng.permutation(200).reshape(100, 2)
+    kids = LatentCrossover(LATENT, GENTLE_OPERATORS).do(problem(), Population.new(X=X), pairs, random_state=rng).get("X")
+    a, b = X[pairs[:, 0], LATENT.ints], X[pairs[:, 1], LATENT.ints]
+    for k in (kids[:100, LATENT.ints], kids[100:, LATENT.ints]):  # first children, then second
+        assert ((k == a) | (k == b)).all()
+    assert 0.4 < (kids[:100, LATENT.ints] == a).mean() < 0.6  # half the tokens from each parent

@@ -17,7 +17,7 @@ from glass_core.objective import Evaluator
 CAPTION = "a red dog in the woods"
 
 
-@pytest.mark.parametrize("optimizer", ["ga", "random", "cmaes", "hybrid"])
+@pytest.mark.parametrize("optimizer", ["ga", "random", "cmaes", "hybrid", "polish"])
 def test_each_optimizer_improves_and_reproduces(biggan, optimizer):
     run = dict(generations=4, pop_size=8, seed=3, optimizer=optimizer)
     first = list(biggan.search(CAPTION, **run))

@@ -27,7 +27,7 @@ from pymoo.core.problem import Problem
 from glass_core.availability import is_embedded
 from glass_core.generators.base import LatentSpace
 from glass_core.operators import LatentCrossover, LatentMutation, LatentRepair, LatentSampling
-from glass_core.presets import GLASS_OPERATORS, PAPER_OPERATORS, PRESETS, Operators
+from glass_core.presets import GENTLE_OPERATORS, GLASS_OPERATORS, PAPER_OPERATORS, PRESETS, Operators
 
 BIGGAN = LatentSpace(n_real=128, real_bounds=(-2, 2), n_bits=1000, bit_init_prob=5 / 1000)
 STYLEGAN2 = LatentSpace(n_real=512, real_bounds=(-10, 10), real_init="normal")
@@ -128,9 +128,12 @@ def test_paper_integer_operators_keep_the_end_tokens_as_likely_as_the_others():
     assert stayed == pytest.approx(1.5, abs=0.06)  # 1 unselected per selected, plus ~half pushed outward
 
 
-def test_paper_presets_use_the_paper_operators_and_the_mini_set_keeps_glass_own():
+def test_paper_presets_search_as_measured_best_and_the_paper_ga_stays_selectable():
     for name, preset in PRESETS.items():
-        want = GLASS_OPERATORS if is_embedded(preset) else PAPER_OPERATORS
-        assert preset.operators == want, name
+        if not is_embedded(preset):  # the winner on planted targets (benchmarks/search_quality.md)
+            assert (preset.optimizer, preset.operators) == ("polish", GENTLE_OPERATORS), name
+        paper = preset.replace(optimizer="ga", operators="paper")
+        assert (paper.optimizer, paper.operators) == ("ga", PAPER_OPERATORS)
+        assert paper.to_dict()["operators"]["name"] == "paper"  # what the run card records
     assert PRESETS["mini_gan"].replace(operators="paper").operators.name == "paper"
     assert PRESETS["GPT2"].replace(operators={"pm_gene_prob": 0.2}).operators.name == "custom"

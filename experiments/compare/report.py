@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from experiments.common import describe_machine, table, write_record
+from experiments.common import describe_machine, table
+from experiments.compare.run import CHECKPOINTS
+from glass_core.presets import get_preset
+
+ORDER = ["digits", "biggan", "stylegan2", "gpt2"]
 
 
 def summarise(runs: list[dict[str, Any]], target: int, checkpoints: tuple[int, ...]) -> dict[str, Any]:
@@ -16,7 +21,7 @@ def summarise(runs: list[dict[str, Any]], target: int, checkpoints: tuple[int, .
     spent = np.array([np.inf if x is None else x for x in reach], dtype=float)
     success = {}
     for c in checkpoints:
-        verdicts = [r["judged"][str(c)] for r in runs if r["judged"][str(c)] is not None]
+        verdicts = [r["judged"][str(c)] for r in runs if r.get("judged", {}).get(str(c)) is not None]
         success[str(c)] = round(float(np.mean(verdicts)), 3) if verdicts else None
     median = float(np.median(spent)) if len(spent) else np.inf
     return {
@@ -25,6 +30,7 @@ def summarise(runs: list[dict[str, Any]], target: int, checkpoints: tuple[int, .
         "reached_within_target": int((spent <= target).sum()),
         "median_evaluations_to_reference": None if not np.isfinite(median) else int(median),
         "mean_final_best": round(float(np.mean([r["final_best"] for r in runs])), 4),
+        "median_short_by": round(float(np.median([r.get("short_by", 0.0) for r in runs])), 5) if runs else None,
         "success_rate": success,
         "seconds": round(float(sum(r["seconds"] for r in runs)), 1),
     }
@@ -34,49 +40,87 @@ def _cell(value: float | None, fmt: str = "{:.0%}") -> str:
     return "–" if value is None else fmt.format(value)
 
 
-def _reach_row(name: str, q: dict[str, Any], budget: int) -> list[Any]:
+def default_method(bench: dict[str, Any]) -> str | None:
+    """The contender that is glass's default for the benchmark's preset now (None: none of them)."""
+    preset = get_preset(bench["preset"])
+    for meth in bench["methods"]:
+        ov = meth["overrides"]
+        if meth["preset"] == bench.get("preset_for_methods", meth["preset"]) and meth["budget"] == bench["target_evaluations"] \
+                and ov.get("optimizer") == preset.optimizer and ov.get("operators") == preset.operators.name:
+            return meth["name"]
+    return None
+
+
+def _reach_row(meth: dict[str, Any], default: str | None) -> list[Any]:
     """One method's reach of the reference, as table cells."""
+    q, budget = meth["summary"], meth["budget"]
     med = q["median_evaluations_to_reference"]
-    return [name, f"{q['reached_reference']}/{q['runs']}", f"{q['reached_within_target']}/{q['runs']}",
-            med if med is not None else f"> {budget}", f"{q['mean_final_best']:.4f}", f"{q['seconds']:.0f}"]
+    name = f"**{meth['name']}** (glass default)" if meth["name"] == default else meth["name"]
+    return [name, f"{q['reached_within_target']}/{q['runs']}", med if med is not None else f"> {budget}",
+            f"{q['mean_final_best']:.4f}", f"{q.get('median_short_by', 0.0):.4f}", f"{q['seconds']:.0f}"]
 
 
-def markdown(record: dict[str, Any]) -> str:
-    """Tables: evaluations to the paper GA's 500-generation score, and judged success against budget."""
-    s, m = record["settings"], record["machine"]
-    ref = record["reference"]
-    checks = [c for c in s["checkpoints"] if c <= s["budget"]]
-    lines = [
-        "# Search quality per evaluation (embedded default model set)", "",
-        f"Measured {record['date']} on {describe_machine(m)}. Command: `{record['command']}`. Libraries: "
-        + ", ".join(f"{k} {v}" for k, v in record["libraries"].items()) + ".", "",
-        f"Reference: the paper's GA (preset `mini_gan`, population {s['reference']['pop_size']},"
-        f" {s['reference']['generations']} generations = {s['reference_evaluations']} evaluations, seed"
-        f" {s['reference']['seed']}), once per prompt. Target: reach its final CLIP similarity within a fifth"
-        f" of its evaluations ({s['target_evaluations']}). Every other run: seeds {s['seeds']}, stopped at"
-        f" {s['budget']} evaluations. {len(s['prompts'])} prompts, held-out digit/colour combinations in a"
-        " held-out phrasing:", "",
-        *[f"- \"{r['caption']}\": reference similarity {r['score']:.4f}"
-          f" (judge: {'success' if r['judged'] else 'failure'})" for r in ref], "",
-        "An evaluation is one genome through generator and CLIP; the hybrid's gradient passes (forward +"
-        " backward through generator and CLIP) count one evaluation per genome too. NSGA-II optimises"
-        " realism as well, so its similarity is expected to be lower; its shown output is the front's"
-        " compromise.", "",
-    ]
-    lines += table(("method", "reached reference (runs)", "within target", "median evaluations to reference",
-                    "mean best similarity at budget", "seconds"),
-                   [_reach_row(meth["name"], meth["summary"], s["budget"]) for meth in record["methods"]])
-    lines += ["", "Judged success (digit, foreground and background all read as the caption says) of the"
-              " output shown after a budget of evaluations:", ""]
-    rates = {meth["name"]: meth["summary"]["success_rate"] for meth in record["methods"]}
-    lines += table(["method", *checks], [[name, *(_cell(r[str(c)]) for c in checks)] for name, r in rates.items()])
-    ref_rate = np.mean([r["judged"] for r in ref]) if ref else 0.0
-    lines += ["", f"The reference runs themselves: {ref_rate:.0%} judged successes after"
-              f" {s['reference_evaluations']} evaluations.", ""]
-    lines += record.get("notes", [])
-    return "\n".join(lines) + "\n"
+def _per_run(meth: dict[str, Any]) -> str:
+    """Evaluations to the reference per run ('–': not within the budget), in target then seed order."""
+    return " ".join("–" if r["reach"] is None else str(r["reach"]) for r in meth["runs"])
 
 
-def write(record: dict[str, Any], out: Path) -> None:
-    """out.json and out.md."""
-    write_record(record, out, markdown(record))
+def benchmark_lines(record: dict[str, Any]) -> list[str]:
+    """One benchmark's section: its reference, the reach table, per-run figures, judged success."""
+    b, m = record["benchmark"], record["machine"]
+    default = default_method(b)
+    lines = [f"## {b['name']}: {b['about']}", "",
+             f"Measured {record['date']} on {describe_machine(m)}. Command: `{record['command']}`.", "",
+             f"Reference: the paper's GA (preset `{b['preset']}`'s population {b['pop_size']}, faithful operators),"
+             f" {b['plan']['generations']} generations = {b['reference_evaluations']} evaluations, seed 0, once per"
+             f" target. Contenders: seeds {b['plan']['seeds']} per target; target: the reference's final similarity"
+             f" within {b['target_evaluations']} evaluations (a fifth).", "",
+             "Reference scores: " + ", ".join(f"{r['score']:.4f}" for r in b["reference"]) + ".", ""]
+    lines += table(("method", "reached within a fifth", "median evaluations to reference", "mean best",
+                    "median short by", "seconds"), [_reach_row(x, default) for x in b["methods"]])
+    lines += ["", "Evaluations to the reference, per run (targets in order, each with its seeds; – not reached):", ""]
+    lines += [f"- {x['name']}: {_per_run(x)}" for x in b["methods"]]
+    judged = [x for x in b["methods"] if any(v is not None for v in x["summary"]["success_rate"].values())]
+    if judged:
+        checks = [c for c in CHECKPOINTS if c <= b["target_evaluations"]]
+        lines += ["", "Judged success (digit, foreground and background all read as the caption says) of the"
+                  " picture shown after a budget of evaluations:", ""]
+        lines += table(["method", *checks], [[x["name"], *(_cell(x["summary"]["success_rate"][str(c)]) for c in checks)]
+                                             for x in judged])
+        rate = np.mean([r["judged"] for r in b["reference"]])
+        lines += ["", f"The reference runs themselves: {rate:.0%} judged right after {b['reference_evaluations']}"
+                  " evaluations."]
+    return lines + [""]
+
+
+def benchmark_markdown(record: dict[str, Any]) -> str:
+    """A benchmark's own page (beside its JSON)."""
+    return "\n".join(["# Search quality: " + record["benchmark"]["name"], "", *benchmark_lines(record)]) + "\n"
+
+
+def write_page(folder: Path) -> Path:
+    """Rebuild <folder>.md from every benchmark record in `folder`: a summary, then each benchmark."""
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    records.sort(key=lambda r: ORDER.index(r["benchmark"]["name"]) if r["benchmark"]["name"] in ORDER else 99)
+    rows = []
+    for rec in records:
+        b = rec["benchmark"]
+        default = default_method(b)
+        by_name = {x["name"]: x["summary"] for x in b["methods"]}
+        d, p = by_name.get(default or ""), by_name.get("paper GA")
+        rows.append([b["name"], default or "–", f"{d['reached_within_target']}/{d['runs']}" if d else "–",
+                     f"{p['reached_within_target']}/{p['runs']}" if p else "–"])
+    libs = records[0]["libraries"] if records else {}
+    lines = ["# Search quality per evaluation", "",
+             "Written by `python -m experiments.compare` (one record per benchmark in `search_quality/`)."
+             " Libraries: " + ", ".join(f"{k} {v}" for k, v in libs.items()) + ".", "",
+             "Every benchmark: how many of 16 runs reach the faithful paper GA's 500-generation similarity"
+             " within a fifth of its evaluations. An evaluation is one genome through generator and CLIP;"
+             " a gradient pass (forward + backward) counts as one too.", ""]
+    lines += table(("benchmark", "glass default", "default: reached within a fifth", "paper GA: reached within a fifth"), rows)
+    lines += [""]
+    for rec in records:
+        lines += benchmark_lines(rec)
+    page = folder.with_suffix(".md")
+    page.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return page

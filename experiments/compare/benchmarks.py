@@ -1,0 +1,120 @@
+"""The benchmarks: the embedded digits set (judged independently) and the planted paper-size problems.
+
+Each runs the paper's GA once per target for the paper's 500 generations (seed 0): its final
+similarity is the reference. Every contender then runs from other seeds with a fifth of those
+evaluations, and we record when (if ever) it first reaches the reference, and by how much it fell
+short where it did not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from experiments.compare.planted import PLANTED, mini_clip, planted_targets
+from experiments.compare.report import summarise
+from experiments.compare.run import CHECKPOINTS, PAPER_GA, Method, Referee, Trace, judged, prompts, run, run_target
+from glass_core.gradient import is_differentiable
+from glass_core.optimizers import OPTIMIZERS
+from glass_core.pipeline import Pipeline
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many targets and seeds a benchmark runs (targets × seeds = runs per contender)."""
+
+    targets: int = 8
+    seeds: tuple[int, ...] = (1, 2)
+    generations: int = 500  # the paper GA's, for the reference
+
+
+def curve(trace: Trace, checkpoints: tuple[int, ...] = CHECKPOINTS) -> list[list[float]]:
+    """(evaluations, best similarity so far) at each checkpoint the run reached, and at its end."""
+    points = [trace.at(c) for c in checkpoints if trace.evaluations[-1] >= c]
+    points = sorted({i for i in points if i is not None} | {len(trace.evaluations) - 1})
+    return [[trace.evaluations[i], round(trace.best[i], 5)] for i in points]
+
+
+def _run_entry(label: str, seed: int, trace: Trace, score: float) -> dict[str, Any]:
+    """One contender run as JSON: when it reached the reference, its best, and the shortfall."""
+    return {"target": label, "seed": seed, "reach": trace.reach(score), "final_best": round(trace.best[-1], 5),
+            "short_by": round(max(score - trace.best[-1], 0.0), 5), "evaluations": trace.evaluations[-1],
+            "seconds": round(trace.seconds, 1), "curve": curve(trace)}
+
+
+def _contenders(methods: list[Method], reals: bool, planted: bool, gradients: bool = True) -> list[Method]:
+    """The methods that apply: planted problems skip the digits-only ones; no reals, no real-only optimizers;
+    no gradients, no hybrid."""
+    keep = [m for m in methods if (m.planted or not planted) and (gradients or m.overrides.get("optimizer") != "hybrid")]
+    return [m for m in keep if reals or not OPTIMIZERS[m.overrides.get("optimizer", "ga")].needs_reals]
+
+
+def digits(methods: list[Method], plan: Plan, weights: Path, log: Log, calibrate: bool = True) -> dict[str, Any]:
+    """The mini GAN on held-out captions; the judge reads each shown picture at the checkpoints."""
+    pipes = {name: Pipeline.from_preset(name, weights_root=weights) for name in {"mini_gan"} | {m.preset for m in methods}}
+    referee, pop = Referee(), pipes["mini_gan"].preset.pop_size
+    ref_evals = pop * plan.generations
+    budget = ref_evals // 5
+    reference = []
+    for caption in prompts(plan.targets):
+        trace = run(pipes["mini_gan"], caption, ref_evals, seed=0, **PAPER_GA)
+        reference.append({"target": caption, "score": round(trace.best[-1], 5), "evaluations": trace.evaluations[-1],
+                          "seconds": round(trace.seconds, 1), "judged": referee.successes(
+                              pipes["mini_gan"], caption, [trace.shown[-1]])[0], "curve": curve(trace)})
+        log(f"digits reference {caption!r}: {reference[-1]['score']:.4f} ({trace.seconds:.0f} s)")
+    results = []
+    todo = [(m, budget) for m in _contenders(methods, True, False)]
+    if calibrate:  # the paper GA's own other seeds, at the reference's full budget: how reachable it is
+        todo.append((Method("paper GA, other seeds, full 500 generations", PAPER_GA), ref_evals))
+    for method, evals in todo:
+        runs = []
+        for ref in reference:
+            for seed in plan.seeds:
+                trace = run(pipes[method.preset], ref["target"], evals, seed=seed, **method.overrides)
+                verdicts = judged(referee, pipes[method.preset], ref["target"], trace, CHECKPOINTS)
+                runs.append(_run_entry(ref["target"], seed, trace, ref["score"])
+                            | {"judged": {str(c): v for c, v in verdicts.items()}})
+        results.append(_method_entry(method, runs, budget, evals))
+        log(f"  digits {method.name}: {results[-1]['summary']}")
+    return {"name": "digits", "about": "embedded mini GAN (32 reals + 10 class bits) and mini CLIP; held-out"
+            " captions, judged independently", "preset": "mini_gan", "pop_size": pop, "plan": vars(plan),
+            "reference_evaluations": ref_evals, "target_evaluations": budget, "reference": reference,
+            "methods": results}
+
+
+def _method_entry(method: Method, runs: list[dict[str, Any]], target: int, budget: int) -> dict[str, Any]:
+    return {"name": method.name, "preset": method.preset, "overrides": method.overrides, "budget": budget,
+            "settings": OPTIMIZERS[method.overrides.get("optimizer", "ga")].settings,
+            "summary": summarise(runs, target, CHECKPOINTS), "runs": runs}
+
+
+def planted(name: str, methods: list[Method], plan: Plan, weights: Path, log: Log) -> dict[str, Any]:
+    """One planted problem: references, then every contender stopped at a fifth of the evaluations or on reaching it."""
+    problem = PLANTED[name]
+    generator, scorer, preset = problem.build(), mini_clip(weights), problem.preset()
+    ref_evals = preset.pop_size * plan.generations
+    budget = ref_evals // 5
+    targets = planted_targets(generator, scorer, plan.targets, seed=100)
+    reference = []
+    for i, target in enumerate(targets):
+        trace = run_target(generator, scorer, target, preset, ref_evals, seed=0, **PAPER_GA)
+        reference.append({"target": f"hidden genome {i}", "score": round(trace.best[-1], 5),
+                          "evaluations": trace.evaluations[-1], "seconds": round(trace.seconds, 1), "curve": curve(trace)})
+        log(f"{name} reference {i}: {trace.best[-1]:.4f} ({trace.seconds:.0f} s)")
+    results = []
+    for method in _contenders(methods, generator.latent.n_real > 0, True, is_differentiable(generator)):
+        runs = []
+        for ref, target in zip(reference, targets):
+            for seed in plan.seeds:
+                # Stopped on reaching the reference: the evaluations it took are what is compared.
+                trace = run_target(generator, scorer, target, preset, budget, stop_at=ref["score"], seed=seed,
+                                   **method.overrides)
+                runs.append(_run_entry(ref["target"], seed, trace, ref["score"]))
+        results.append(_method_entry(method, runs, budget, budget))
+        log(f"  {name} {method.name}: {results[-1]['summary']}")
+    return {"name": name, "about": problem.about, "preset": problem.paper_preset, "pop_size": preset.pop_size,
+            "plan": vars(plan), "reference_evaluations": ref_evals, "target_evaluations": budget,
+            "reference": reference, "methods": results}
