@@ -53,5 +53,5 @@ def test_command_line_two_objective_run_keeps_the_front(sg_root, tmp_path, monke
     (folder,) = list(tmp_path.iterdir())
     card = json.loads((folder / "run.json").read_text())
     assert card["result"]["front"] and all(len(p["genome"]) == 32 for p in card["result"]["front"])
-    assert card["operators"] == "paper"  # the paper's preset, the paper's operators
+    assert card["operators"] == "gentle"  # the paper presets now search with glass's measured default
     assert "realism" in card["history"][-1]
