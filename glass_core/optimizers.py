@@ -1,8 +1,9 @@
-"""The search's optimizers as registry data: the paper's GA, random search, CMA-ES and a GA + gradient hybrid.
+"""The search's optimizers as registry data: the paper's GA, random search, CMA-ES, and the GA with local moves.
 
 Every optimizer speaks one ask-and-tell protocol, `AskTell`, so that `run_search` drives them
 all the same way; pymoo's own algorithms already do. With `use_discriminator` the GA is NSGA-II,
-as in the paper; random search and the hybrid then use NSGA-II's survival too.
+as in the paper; random search, the hybrid and polish then use NSGA-II's survival too. The hybrid
+is polish with gradient steps only (glass_core.polish).
 """
 
 from __future__ import annotations
@@ -171,52 +172,11 @@ def _cmaes(generator: Generator, preset: Preset, initial: np.ndarray | None, eva
     return RealsCMAES(generator, preset, initial, **spec.settings)
 
 
-class GradientHybrid(AskTell):
-    """The GA, plus a few gradient steps on its elites each generation, fed back as offspring.
-
-    At each `ask` after the first, the best `elites` survivors take gradient steps on their reals
-    through the generator and CLIP; the moved genomes replace the last offspring, so they are
-    scored like any other genome and survive only if they really are better.
-    """
-
-    def __init__(self, inner: Any, refiner: Refiner):
-        self.inner, self.refiner = inner, refiner
-
-    @property
-    def pop(self) -> Population:
-        """The GA's survivors."""
-        return self.inner.pop
-
-    def setup(self, problem: Problem, **kwargs: Any) -> GradientHybrid:
-        """Set the GA up exactly as the plain GA would be."""
-        self.inner.setup(problem, **kwargs)
-        return self
-
-    def ask(self) -> Population:
-        """The GA's offspring, the last of them swapped for its elites moved up the gradient."""
-        survivors = self.inner.pop
-        pop = self.inner.ask()
-        # Refined here rather than after `tell`, so no gradient is spent after the last generation.
-        if survivors is not None and len(survivors) and len(pop) > self.refiner.settings.elites:
-            # By similarity, not survival order: NSGA-II's survivors are not sorted by it.
-            sims = survivors.get("sim").astype(float)
-            elites = np.argsort(-sims, kind="stable")[:self.refiner.settings.elites]
-            X = pop.get("X")
-            X[len(X) - len(elites):] = self.refiner(survivors.get("X")[elites])
-            pop.set("X", X)
-        return pop
-
-    def tell(self, infills: Population) -> None:
-        """Survival exactly as in the GA."""
-        self.inner.tell(infills=infills)
-
-
 def _hybrid(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator, spec: Spec):
     if not is_differentiable(generator):
         raise ValueError(f"Optimizer 'hybrid' needs a generator that is differentiable in its reals;"
                          f" {type(generator).__name__} is not")
-    settings = GradientSettings(**spec.settings)
-    return GradientHybrid(genetic(generator, preset, initial), Refiner(generator, evaluate, settings))
+    return _polish(generator, preset, initial, evaluate, spec)
 
 
 def _polish(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator, spec: Spec):
@@ -246,7 +206,8 @@ OPTIMIZERS: dict[str, Spec] = {
     "cmaes": Spec(_cmaes, "CMA-ES on the real genes; discrete genes from the best first sample",
                   multi_objective=False, needs_reals=True, settings={"sigma": 0.1, "popsize": None}),
     "hybrid": Spec(_hybrid, "the GA plus gradient steps through generator and CLIP on its elites",
-                   needs_reals=True, settings={"elites": 2, "steps": 2, "step_size": 0.3}),
+                   needs_reals=True, settings={"elites": 2, "steps": 2, "step_size": 0.3, "bit_moves": 0,
+                                               "int_moves": 0}),
     "polish": Spec(_polish, "the GA plus local moves around its best genomes: gradient steps on the reals"
                    " (where the generator allows), one class or one token changed",
                    settings={"elites": 2, "steps": 2, "step_size": 0.3, "bit_moves": 4, "int_moves": 4}),

@@ -13,7 +13,6 @@ LATENT = LatentSpace(n_real=4, n_bits=50, n_int=6, int_bounds=(0, 50256))
 def _genome(rng: np.random.Generator) -> np.ndarray:
     g = np.zeros(LATENT.n_var)
     g[LATENT.reals] = rng.normal(size=4)
-    g[LATENT.bits][[3, 17]] = 1.0
     g[LATENT.bits.start + 3], g[LATENT.bits.start + 17] = 1.0, 1.0
     g[LATENT.ints] = rng.integers(0, 50257, 6)
     return g

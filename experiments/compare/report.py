@@ -45,8 +45,8 @@ def default_method(bench: dict[str, Any]) -> str | None:
     preset = get_preset(bench["preset"])
     for meth in bench["methods"]:
         ov = meth["overrides"]
-        if meth["preset"] == bench.get("preset_for_methods", meth["preset"]) and meth["budget"] == bench["target_evaluations"] \
-                and ov.get("optimizer") == preset.optimizer and ov.get("operators") == preset.operators.name:
+        if meth["budget"] == bench["target_evaluations"] and ov.get("optimizer") == preset.optimizer \
+                and ov.get("operators") == preset.operators.name:
             return meth["name"]
     return None
 
