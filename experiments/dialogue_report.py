@@ -79,7 +79,10 @@ def markdown(result: dict) -> str:
     lines += _settings_lines(result)
     lines += ["## Does the mini CLIP read a colour from each phrasing?", "",
               "Zero-shot: for 200 held-out pictures, which of the 8 colour names, put in the phrasing, scores"
-              " highest; share that is the picture's true foreground / background colour (chance 0.125).", ""]
+              " highest; share that is the picture's true foreground / background colour (chance 0.125). The"
+              " rows marked 56 pairs name both colours at once, after the caption 'the number': which (fg, bg)"
+              " pair scores highest, with the two turns as separate prompts or joined as conversation.py joins"
+              " them.", ""]
     lines += _table(result["phrasing"], [("fg", "foreground"), ("bg", "background")])
     lines += ["", "## Text → image: colour turns continuing the search", "",
               "The search starts from a caption without colours; each turn continues from the population"

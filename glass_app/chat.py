@@ -70,8 +70,10 @@ def add_turn(question: str | None, answer: str | None, caption: str | None, conv
     """Record a turn (or refuse it clearly) and ask a running search to stop after this generation."""
     turn = Turn(question or "", answer or "")
     try:
-        prompt = turn_prompt(turn, TURN_WEIGHT)
-        dialogue_prompts(inputs.caption(caption), [*conv.turns, turn], TURN_WEIGHT)
+        own = turn_prompt(turn, TURN_WEIGHT)
+        prompts = dialogue_prompts(inputs.caption(caption), [*conv.turns, turn], TURN_WEIGHT)
+        # A described part is joined with the earlier ones ("a red digit on a blue background"): show that.
+        prompt = next((p for p in prompts[1:] if own.text in p.text and p.weight * own.weight > 0), own)
     except GlassError as err:
         raise handlers.refuse(str(err), title="Please check the turn") from err
     conv.turns.append(turn)

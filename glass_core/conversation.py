@@ -2,17 +2,24 @@
 
 A caption plus question/answer turns become weighted prompts for one CLIP target:
 
-- the caption and each turn weigh 1 (`TURN_WEIGHT`): at 0.5 the mini CLIP's colour words were
-  outweighed by the caption's, and the judged colours after two turns stayed under 0.85
-  (benchmarks/dialogue_and_fluency.md);
+- the caption weighs 1 and each turn 0.5 (`TURN_WEIGHT`), so two described turns, joined (below),
+  weigh as much as the caption: at 1 each they outweighed it, and the digit the caption named was
+  lost in 2 of 24 runs (8 colour cases × 3 seeds; turns apart in benchmarks/dialogue_and_fluency.md,
+  joined likewise in development);
 - "yes" to "is there a dog?" adds the question's subject ("a dog") with a positive weight;
 - "no" adds it with a *negative* weight: CLIP reads "no dog" as being about dogs, so the denied
   thing is pushed away instead of being named in a positive prompt;
 - a short answer to "what colour is the car?" or "and the roof?" adds "a red car" / "a red
   roof": the subject with the property named. CLIP reads that far better than the raw
-  "what colour is the car red" (0.78 against 0.38 zero-shot colour accuracy for the digit's
-  colour on the mini set, benchmarks/dialogue_and_fluency.md);
+  "what colour is the car red" (0.37 against 0.12 zero-shot colour accuracy for the digit's
+  colour on the mini set, chance 0.12; benchmarks/dialogue_and_fluency.md);
 - any other answer adds "question answer" with a positive weight.
+
+Answers that describe (a colour of the digit, then of the background) are joined into one phrase,
+"a red digit on a blue background", weighing as much as the turns it joins: CLIP binds a colour to
+its noun only within one text. Encoded apart, the mini CLIP swapped the two colours (zero-shot on
+200 held-out pictures: 0.89/0.91 foreground/background separate, 1.00/1.00 joined;
+benchmarks/dialogue_and_fluency.md). A later answer about the same noun replaces the earlier one.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ class Turn:
     answer: str
 
 
-TURN_WEIGHT = 1.0
+TURN_WEIGHT = 0.5
 SETTINGS = {"background", "backdrop", "sky", "ground", "floor", "wall", "table"}  # what a subject is on
 
 
@@ -59,17 +66,23 @@ _ATTRIBUTE = re.compile(r"^(?:and\s+)?(?:what\s+colou?rs?\s+(?:is|are)\s+|what\s
                         r"(?:the\s+|a\s+|an\s+)?(?P<noun>[a-z][a-z ]*)$", re.I)
 
 
-def _described(question: str, answer: str) -> str | None:
-    """"a red car" for ("what colour is the car?", "red"); None when the question is not of that kind."""
+def _described(question: str, answer: str) -> tuple[str, str] | None:
+    """(noun, "a red car") for ("what colour is the car?", "red"); None when the question is not of that kind."""
     q = _clean(question)
     match = _ATTRIBUTE.match(q)
     asks_attribute = q.lower().startswith(("what colo", "and ", "what about"))
-    if match and asks_attribute and len(answer.split()) <= 3:
-        noun = match["noun"]
+    if match and asks_attribute and len(answer.split()) <= 3 and answer.lower() not in YES | NO:
+        noun = match["noun"].lower()
         # A picture is "on a blue background", not "a blue background": CLIP reads the first far
         # better (0.86 against 0.61 of background colours on the mini set, benchmarks/dialogue_and_fluency.md).
-        return f"on a {answer} {noun}" if noun.lower() in SETTINGS else f"a {answer} {noun}"
+        return noun, f"on a {answer} {noun}" if noun in SETTINGS else f"a {answer} {noun}"
     return None
+
+
+def _scene(phrases: list[str]) -> str:
+    """One phrase from described parts: subjects joined by "with", then what they stand on."""
+    on = [p for p in phrases if p.startswith("on ")]
+    return " ".join([" with ".join(p for p in phrases if not p.startswith("on ")), *on]).strip()
 
 
 def turn_prompt(turn: Turn, weight: float) -> WeightedPrompt:
@@ -81,21 +94,32 @@ def turn_prompt(turn: Turn, weight: float) -> WeightedPrompt:
         if not _clean(turn.question):
             raise BadInputError("A yes/no answer needs the question it answers.")
         return WeightedPrompt(subject(turn.question), weight if answer in YES else -weight)
-    text = _described(turn.question, _clean(turn.answer)) or f"{_clean(turn.question)} {_clean(turn.answer)}".strip()
-    return WeightedPrompt(text, weight)
+    described = _described(turn.question, _clean(turn.answer))
+    return WeightedPrompt(described[1] if described else f"{_clean(turn.question)} {_clean(turn.answer)}".strip(), weight)
 
 
 def dialogue_prompts(caption: str, turns: list[Turn], turn_weight: float | None = None) -> list[WeightedPrompt]:
-    """The caption and every turn so far, as weighted prompts for one target."""
+    """The caption and every turn so far, as weighted prompts for one target; described parts joined in one."""
     if not caption.strip():
         raise BadInputError("Please enter a caption: it is empty.")
     weight = TURN_WEIGHT if turn_weight is None else turn_weight
-    return [WeightedPrompt(" ".join(caption.split()), 1.0), *(turn_prompt(t, weight) for t in turns)]
+    prompts, scene, at = [WeightedPrompt(" ".join(caption.split()), 1.0)], {}, None
+    for turn in turns:
+        prompt, described = turn_prompt(turn, weight), _described(turn.question, _clean(turn.answer))
+        if described is None:
+            prompts.append(prompt)
+            continue
+        at = len(prompts) if at is None else at
+        scene[described[0]] = described[1]  # a later answer about the same noun replaces the earlier
+    if scene:
+        prompts.insert(at, WeightedPrompt(_scene(list(scene.values())), weight * len(scene)))
+    return prompts
 
 
 # Share of the population a turn's search re-draws in the genes the turn concerns; the best rest is
-# kept whole. A converged population cannot flip several colour genes at once (after two colour
-# turns 0.42 of pictures had the right colours when continued as it was; benchmarks/dialogue_and_fluency.md).
+# kept whole. A converged population cannot flip several colour genes at once: after two colour
+# turns, continued as it was, 0.62 / 0.79 of pictures had the right digit / background colour;
+# re-drawn, 0.96 / 0.92 (benchmarks/dialogue_and_fluency.md).
 RESEED_SHARE = 0.5
 
 

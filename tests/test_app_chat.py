@@ -53,18 +53,19 @@ def test_a_turn_changes_the_target_and_continues_from_the_population(app_presets
     before = search(app_presets, control)[-1].run.card.last
     updates = turn(app_presets, conv, control, "what colour is the digit?", "red")
     target, initial = spy.calls[-1]
-    assert target == [WeightedPrompt(CAPTION, 1.0), WeightedPrompt("a red digit", 1.0)]
+    assert target == [WeightedPrompt(CAPTION, 1.0), WeightedPrompt("a red digit", 0.5)]
     assert_continued(initial, before)
     card = updates[-1].run.card.target
     assert card["turns"] == [{"question": "what colour is the digit?", "answer": "red"}]
-    assert card["prompts"][1] == {"text": "a red digit", "weight": 1.0}
+    assert card["prompts"][1] == {"text": "a red digit", "weight": 0.5}
     assert [label for _, label in updates[-1].strip] == [f"caption: {CAPTION}", "what colour is the digit? red"]
     assert len(updates[-1].files) == 2 and "Continuing from the population of generation 2" in str(updates[0].chat)
 
     after_first = updates[-1].run.card.last
     updates = turn(app_presets, conv, control, "and the background?", "blue")
     assert_continued(spy.calls[-1][1], after_first)
-    assert len(spy.calls[-1][0]) == 3
+    assert spy.calls[-1][0][1:] == [WeightedPrompt("a red digit on a blue background", 1.0)]
+    assert "Adding “a red digit on a blue background”" in str(updates[-1].chat)
     assert [label for _, label in updates[-1].strip][-1] == "and the background? blue"
     assert len(updates[-1].strip) == 3
 
@@ -75,7 +76,7 @@ def test_a_negated_answer_pushes_away(app_presets, monkeypatch):
     messages = chat.add_turn("is there a cat?", "no", CAPTION, conv, control)[0]
     assert "Pushing the picture away from “a cat”" in messages[-1]["content"]
     list(chat.continue_turn(CAPTION, app_presets["text2image"], 1, 8, 0, False, conv, control))
-    assert spy.calls[-1][0][-1] == WeightedPrompt("a cat", -1.0)
+    assert spy.calls[-1][0][-1] == WeightedPrompt("a cat", -0.5)
 
 
 @pytest.mark.parametrize("question, answer, caption, message", [
@@ -119,7 +120,9 @@ def test_a_newer_turn_ends_the_continued_search_too(app_presets):
     last = list(stream)[-1]
     assert "stopped, result kept" in last.progress and last.strip[-1][1] == "what colour is the digit? red"
     updates = list(chat.continue_turn(CAPTION, app_presets["text2image"], 1, 8, 0, False, conv, control))
-    assert len(updates[-1].run.card.target["prompts"]) == 3 and len(updates[-1].strip) == 3
+    # Both turns counted: the two described parts joined into one prompt weighing both.
+    assert updates[-1].run.card.target["prompts"][1:] == [{"text": "a red digit on a blue background", "weight": 1.0}]
+    assert len(updates[-1].strip) == 3
 
 
 def test_turns_before_any_search_start_one(app_presets, monkeypatch):

@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 import numpy as np
+import torch
 
 from glass_core.conversation import TURN_WEIGHT, Turn, dialogue_prompts, reseed_for_turn, subject, turn_genes, turn_prompt
 from glass_core.generators.base import LatentSpace
 from glass_core.errors import BadInputError
 from glass_core.pipeline import Pipeline
 from glass_core.prompts import WeightedPrompt
+from glass_core.weights import REPO_WEIGHTS
+from training.mini import data
 
 
 def test_yes_no_and_open_answers():
@@ -26,8 +29,38 @@ def test_yes_no_and_open_answers():
 def test_dialogue_keeps_the_caption_first_and_weighs_turns_like_it():
     prompts = dialogue_prompts("a church", [Turn("is it gothic?", "yes"), Turn("any people?", "no")])
     assert prompts[0] == WeightedPrompt("a church", 1.0)
-    assert [p.weight for p in prompts[1:]] == [TURN_WEIGHT, -TURN_WEIGHT] == [1.0, -1.0]
+    assert [p.weight for p in prompts[1:]] == [TURN_WEIGHT, -TURN_WEIGHT] == [0.5, -0.5]
     assert [p.weight for p in dialogue_prompts("a church", [Turn("is it gothic?", "yes")], 0.5)[1:]] == [0.5]
+
+
+def test_described_turns_join_into_one_scene_and_a_later_answer_replaces_an_earlier():
+    turns = [Turn("what colour is the car?", "red"), Turn("is there a dog?", "no"), Turn("and the background?", "blue"),
+             Turn("and the roof?", "white"), Turn("What colour is the Car?", "green")]
+    assert dialogue_prompts("a car", turns) == [
+        WeightedPrompt("a car", 1.0), WeightedPrompt("a green car with a white roof on a blue background", 1.5),
+        WeightedPrompt("a dog", -0.5)]
+    assert dialogue_prompts("a car", turns[2:3]) == [WeightedPrompt("a car"), WeightedPrompt("on a blue background", 0.5)]
+
+
+def test_the_mini_clip_reads_both_colours_only_from_the_joined_scene():
+    """Why turns are joined: encoded apart, the mini CLIP confuses which colour is the digit's."""
+    pipe = Pipeline.from_preset("mini_gan_d", weights_root=REPO_WEIGHTS)
+    pics = data.sample_pictures(100, np.random.default_rng(0), split="test")
+    pairs = [(f, b) for f in data.COLOURS for b in data.COLOURS if f != b]
+    truth = list(zip(pics["fg"], pics["bg"]))
+
+    def accuracy(prompts_of) -> float:
+        targets = torch.cat([pipe.encode_target(prompts_of(f, b))[0].reshape(1, -1) for f, b in pairs])
+        with torch.inference_mode():
+            guess = (pipe.scorer.encode_images(pics["images"]) @ targets.T).argmax(1)
+        return float(np.mean([pairs[g] == t for g, t in zip(guess.tolist(), truth)]))
+
+    def turns(f: str, b: str) -> list[Turn]:
+        return [Turn("what colour is the digit?", f), Turn("and the background?", b)]
+
+    joined = accuracy(lambda f, b: dialogue_prompts("the number", turns(f, b)))
+    apart = accuracy(lambda f, b: [WeightedPrompt("the number"), *(turn_prompt(t, 0.5) for t in turns(f, b))])
+    assert joined >= 0.95 and apart < joined - 0.05
 
 
 @pytest.mark.parametrize("caption,turn,message", [
