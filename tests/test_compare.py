@@ -39,7 +39,7 @@ def test_summary_counts_reaches_and_success():
 def _record(methods: list[dict]) -> dict:
     return {"date": "today", "command": "python -m experiments.compare", "libraries": {"torch": "x"},
             "machine": {"cpu": "cpu", "cores": 2, "torch_threads": 1},
-            "benchmark": {"name": "biggan", "about": "planted", "preset": "DeepMindBigGAN128", "pop_size": 64,
+            "benchmark": {"name": "stylegan2", "about": "planted", "preset": "StyleGAN2_ffhq_nod", "pop_size": 16,
                           "plan": {"targets": 1, "seeds": [1], "generations": 500}, "reference_evaluations": 32000,
                           "target_evaluations": 6400, "reference": [{"score": 0.99}], "methods": methods}}
 
@@ -52,13 +52,13 @@ def test_page_marks_the_presets_default_and_lists_per_run_figures(tmp_path):
                for name, ov in (("paper GA", {"optimizer": "ga", "operators": "paper"}),
                                 ("polish", {"optimizer": "polish", "operators": "gentle"}))]
     record = _record(methods)
-    assert default_method(record["benchmark"]) == "polish"  # DeepMindBigGAN128's optimizer and operators now
+    assert default_method(record["benchmark"]) == "polish"  # StyleGAN2_ffhq_nod's optimizer and operators now
     text = benchmark_markdown(record)
     assert "| **polish** (glass default) | 1/2 | > 6400 |" in text and "- polish: 1000 –" in text
     (tmp_path / "q").mkdir()
-    (tmp_path / "q" / "biggan.json").write_text(json.dumps(record))
+    (tmp_path / "q" / "stylegan2.json").write_text(json.dumps(record))
     page = write_page(tmp_path / "q").read_text()
-    assert "| biggan | polish | 1/2 | 1/2 |" in page
+    assert "| stylegan2 | polish | 1/2 | 1/2 |" in page
 
 
 def test_prompts_are_held_out_and_readable():

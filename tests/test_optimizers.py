@@ -13,6 +13,7 @@ from glass_core.operators import LatentSampling
 from glass_core.pipeline import Pipeline
 from glass_core.presets import get_preset
 from glass_core.objective import Evaluator
+from glass_core.weights import REPO_WEIGHTS
 
 CAPTION = "a red dog in the woods"
 
@@ -59,6 +60,24 @@ def test_gradient_matches_the_scored_similarity(biggan):
     with torch.no_grad():
         differentiable = refine.similarity(reals, genomes).numpy()
     assert differentiable == pytest.approx(evaluate(genomes)[0], abs=1e-5)
+
+
+def test_stylegan2_takes_gradient_steps_that_match_its_scores():
+    """The port's in-place activations go out of place under autograd: same scores, and steps that help."""
+    from experiments.compare.planted import mini_clip, tiny_stylegan2
+
+    gen, scorer = tiny_stylegan2(conv_clamp=256), mini_clip(REPO_WEIGHTS)
+    with torch.inference_mode():
+        target = scorer.encode_texts(["a red seven on a blue background"])
+    evaluate = Evaluator(gen, scorer, target, False, 8)
+    genomes = LatentSampling(gen.latent).do(None, 4, random_state=np.random.default_rng(0)).get("X")
+    before, _ = evaluate(genomes)
+    refine = Refiner(gen, evaluate, GradientSettings(elites=4, steps=1, step_size=0.05))
+    with torch.no_grad():
+        differentiable = refine.similarity(torch.as_tensor(genomes, dtype=torch.float32), genomes).numpy()
+    assert differentiable == pytest.approx(before, abs=1e-5)
+    after, _ = evaluate(refine(genomes))
+    assert np.all(after > before)
 
 
 def test_unknown_optimizer_is_refused_clearly(biggan, tiny_root):

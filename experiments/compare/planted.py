@@ -52,8 +52,9 @@ def tiny_biggan() -> Generator:
     return BigGANGenerator(net, CPU)
 
 
-def tiny_stylegan2() -> Generator:
-    """Config-f StyleGAN2 with z and w 512 and the full mapping network; 32 px, narrow synthesis."""
+def tiny_stylegan2(conv_clamp: float | None = None) -> Generator:
+    """Config-f StyleGAN2 with z and w 512 and the full mapping network; 32 px, narrow synthesis
+    (`conv_clamp` as the ADA-trained networks have it: 256)."""
     from glass_core.generators.stylegan2 import StyleGAN2Generator
     from glass_core.nets.stylegan2.convert import Networks
     from glass_core.nets.stylegan2.discriminator import Discriminator, DiscriminatorConfig
@@ -61,7 +62,8 @@ def tiny_stylegan2() -> Generator:
 
     torch.manual_seed(0)
     channels = {4: 32, 8: 32, 16: 16, 32: 8}
-    g = G(GeneratorConfig(z_dim=512, w_dim=512, img_resolution=32, img_channels=3, channels=channels))
+    g = G(GeneratorConfig(z_dim=512, w_dim=512, img_resolution=32, img_channels=3, channels=channels,
+                          conv_clamp=conv_clamp))
     d = Discriminator(DiscriminatorConfig(img_resolution=32, img_channels=3, channels=channels))
     return StyleGAN2Generator(Networks(g, d, "random"), CPU, max_batch=64)
 

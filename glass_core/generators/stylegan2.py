@@ -133,6 +133,12 @@ class StyleGAN2Generator:
         """What CLIP scores: (N, 3, H, W) in [0, 1], at `score_resolution` when set, cropped."""
         return self._crop(to_unit(self.render(genomes, self.score_resolution)))
 
+    def generate_differentiable(self, reals: torch.Tensor, genomes: np.ndarray) -> torch.Tensor:
+        """As `generate`, but differentiable in `reals` (N, z_dim): the gradient steps of glass_core.gradient."""
+        stop = None if self.score_resolution in (None, self.resolution) else self.score_resolution
+        images = self.G(reals.float(), self.psi, self.cutoff, self.noise_mode, stop)
+        return self._crop(to_unit(images))
+
     def show(self, genomes: np.ndarray) -> list[Image.Image]:
         """What a person sees: full-resolution images, cropped like the scored ones."""
         return to_pil(self._crop(to_unit(self.render(genomes))))

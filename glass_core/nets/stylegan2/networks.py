@@ -119,6 +119,9 @@ class SynthesisLayer(nn.Module):
         gain = ops.LRELU_GAIN
         d = ops.demodulation(self.weight, styles) * gain
         x = torch.addcmul(add * gain, x, d.reshape(d.shape[0], -1, 1, 1))
+        if torch.is_grad_enabled():  # gradient steps (glass_core.gradient): in place would break backward
+            x = torch.nn.functional.leaky_relu(x, ops.LRELU_SLOPE)
+            return x.clamp(-self.conv_clamp, self.conv_clamp) if self.conv_clamp is not None else x
         x = torch.nn.functional.leaky_relu_(x, ops.LRELU_SLOPE)
         return x.clamp_(-self.conv_clamp, self.conv_clamp) if self.conv_clamp is not None else x
 
