@@ -20,8 +20,9 @@ app: $(VENV)/.installed
 test: $(VENV)/.installed browser
 	$(PY) -m pytest -q
 
-# Re-measures the optimizers on every benchmark, then the conversation turns (about two hours on
-# 2 CPU cores); writes benchmarks/search_quality* and benchmarks/dialogue_and_fluency.*.
+# Re-measures the optimizers on every benchmark, then the conversation turns (about two and a half
+# hours on 2 CPU cores; `experiments.compare --benchmarks …` in parallel processes halves it);
+# writes benchmarks/search_quality* and benchmarks/dialogue_and_fluency.*.
 search-quality: $(VENV)/.installed
 	$(PY) -m experiments.compare
 	$(PY) -m experiments.dialogue --seeds 3 --pictures 12 --threads 1

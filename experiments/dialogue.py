@@ -5,12 +5,13 @@ current directory (see --out):
 
 (a) text → image: a caption without colours ("the number seven", "a 3") is searched; then turns
 that name the colours ("what colour is the digit?" "red", "and the background?" "blue") continue
-from its population, half of it re-drawn in the genes the turn concerns (or, for comparison, as it was).
-Every stage runs the same generations, and the fresh search on the full caption runs all three
-stages' worth: both paths spend the same evaluations. The independent judge (training.mini.judge, which shares nothing with the
-mini CLIP) reads the colours of the best picture after each turn, against a baseline that keeps
-searching the colourless caption as long, against the same turns as separate prompts (not joined into
-one described scene), and against their raw 'question answer' phrasing.
+from its population, half of it re-drawn in the genes the turn concerns (or, for comparison, as
+it was). Every stage runs the same generations, and the fresh search on the full caption runs all
+three stages' worth: both paths spend the same evaluations. The independent judge
+(training.mini.judge, which shares nothing with the mini CLIP) reads the colours of the best
+picture after each turn, against a baseline that keeps searching the colourless caption as long,
+against the same turns as separate prompts (not joined into one described scene), and against
+their raw 'question answer' phrasing.
 (b) image → text: mini_gpt2 against mini_gpt2_fluent on held-out pictures: do the captions stay
 right (judge.parse_caption against the picture's truth) while their fluency rises?
 """

@@ -31,6 +31,7 @@ import numpy as np
 
 from glass_core.errors import BadInputError
 from glass_core.generators.base import LatentSpace
+from glass_core.operators import LatentSampling
 from glass_core.prompts import WeightedPrompt
 
 YES = {"yes", "yeah", "yep", "sure", "of course", "it is", "there is", "there are", "correct", "right"}
@@ -136,8 +137,6 @@ def reseed_for_turn(population: np.ndarray, similarities: np.ndarray, latent: La
     """The population a turn's search starts from: the best genomes kept whole, the worst `share` with the
     turn's genes drawn afresh from the latent's initial distribution (seeded) and every other gene
     kept, so what earlier turns fixed (the digit, the object) stays."""
-    from glass_core.operators import LatentSampling
-
     out = np.array(population, dtype=float, copy=True)
     fresh = LatentSampling(latent).do(None, len(out), random_state=np.random.default_rng(seed)).get("X")
     worst = np.argsort(-np.asarray(similarities, dtype=float), kind="stable")[len(out) - int(round(share * len(out))):]

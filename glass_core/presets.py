@@ -182,7 +182,8 @@ def _stylegan2(network: str, use_d: bool) -> Preset:
     suffix = "d" if use_d else "nod"
     return Preset(
         name=f"StyleGAN2_{network}_{suffix}", task="text2image", generator="stylegan2",
-        generator_args={"network": network}, use_discriminator=use_d, pop_size=16, batch_size=4, **DEFAULT_SEARCH["stylegan2"],
+        generator_args={"network": network}, use_discriminator=use_d, pop_size=16, batch_size=4,
+        **DEFAULT_SEARCH["stylegan2"],
         description=f"StyleGAN2 config-f {network}" + (", discriminator as 2nd objective" if use_d else ""),
     )
 
