@@ -20,7 +20,7 @@ app: $(VENV)/.installed
 test: $(VENV)/.installed browser
 	$(PY) -m pytest -q
 
-# Re-measures the optimizers on every benchmark, then the conversation turns (about two and a half
+# Re-measures the optimizers on every benchmark, then the conversation turns (about four
 # hours on 2 CPU cores; `experiments.compare --benchmarks …` in parallel processes halves it);
 # writes benchmarks/search_quality* and benchmarks/dialogue_and_fluency.*.
 search-quality: $(VENV)/.installed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from experiments.compare.report import benchmark_markdown, default_method, summarise, write_page
 from experiments.compare.run import Trace, prompts, run
@@ -58,7 +59,7 @@ def test_page_marks_the_presets_default_and_lists_per_run_figures(tmp_path):
     (tmp_path / "q").mkdir()
     (tmp_path / "q" / "stylegan2.json").write_text(json.dumps(record))
     page = write_page(tmp_path / "q").read_text()
-    assert "| stylegan2 | polish | 1/2 | 1/2 |" in page
+    assert "| stylegan2 | polish | 1/2 | 1/2 | – | – |" in page
 
 
 def test_prompts_are_held_out_and_readable():
@@ -71,3 +72,44 @@ def test_prompts_are_held_out_and_readable():
 
 def test_more_prompts_keep_the_first_ones():
     assert prompts(5)[:3] == prompts(3)
+
+
+def test_keep_remeasures_one_method_against_the_kept_references(tmp_path, monkeypatch):
+    from experiments.compare import __main__ as compare, benchmarks
+
+    # --threads 0 leaves torch's thread count alone: later tests' traces depend on it.
+    base = ["--benchmarks", "digits", "--targets", "1", "--seeds", "1", "--generations", "5", "--threads", "0",
+            "--out", str(tmp_path / "q")]
+    assert compare.main(base + ["--methods", "paper GA"]) == 0
+    first = json.loads((tmp_path / "q" / "digits.json").read_text())["benchmark"]
+    monkeypatch.setattr(benchmarks, "run", _no_reference_runs(benchmarks.run))
+    assert compare.main(base + ["--keep", "--methods", "random search", "paper GA, other seeds, full 500 generations"]) == 0
+    second = json.loads((tmp_path / "q" / "digits.json").read_text())["benchmark"]
+    assert second["reference"] == first["reference"]
+    assert [m["name"] for m in second["methods"]] == ["paper GA", "random search",
+                                                      "paper GA, other seeds, full 500 generations"]
+    assert second["methods"][0]["runs"] == first["methods"][0]["runs"]
+    assert [m["budget"] for m in second["methods"]] == [32, 32, 160]  # a fifth, a fifth, the reference's all
+    page = benchmark_markdown({**_record([]), "benchmark": second})
+    assert "| paper GA, other seeds, full 500 generations | " in page and "/1 within 160) |" in page
+    assert "Kept (`--keep`) from the record of " in page and page.count("`): paper GA.\n") == 1  # that one only
+    with pytest.raises(SystemExit, match="--keep: .* ran"):
+        compare.main([*base, "--generations", "6", "--keep"])  # the last --generations wins
+
+
+def _no_reference_runs(run):
+    """`run`, refusing seed 0 (the reference's): a kept record must not rerun its references."""
+    def guarded(pipe, caption, budget, seed=None, **overrides):
+        assert seed != 0, "the reference was run again"
+        return run(pipe, caption, budget, seed=seed, **overrides)
+    return guarded
+
+
+def test_a_run_that_ties_the_reference_reaches_it():
+    from experiments.compare.benchmarks import Plan, planted
+    from experiments.compare.run import PAPER_GA, Method
+
+    # One generation each from the reference's own seed: the same captions, the same best score
+    # (two of these four scores would round up by more than reach's 1e-6 tolerance).
+    bench = planted("captions", [Method("paper GA", PAPER_GA)], Plan(4, (0,), 1), REPO_WEIGHTS, print)
+    assert [run["reach"] for run in bench["methods"][0]["runs"]] == [64] * 4

@@ -10,7 +10,10 @@ record there, so benchmarks can run in separate processes (one per core) and sti
 from __future__ import annotations
 
 import argparse
+import json
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -23,7 +26,7 @@ from glass_core.weights import default_weights_root
 OUT = Path("benchmarks") / "search_quality"
 # Runs per contender: targets × seeds = 16 everywhere, over 8 targets: with 2 targets × 8 seeds
 # GPT-2's record hung on one target whose reference (0.9980) one run in 40 reached.
-PLANS = {name: Plan(8, (1, 2)) for name in ("digits", "biggan", "stylegan2", "gpt2")}
+PLANS = {name: Plan(8, (1, 2)) for name in ("digits", "biggan", "stylegan2", "gpt2", "captions")}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,8 +39,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=Path, help="weights root (default: weights/ or $GLASS_WEIGHTS)")
     # One thread: on a shared 2-core machine torch's default two spun against other processes.
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 0: torch's default)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the record's references and the methods not run now (same plan only)")
     p.add_argument("--out", type=Path, default=OUT, help=f"folder of the records; the page is <out>.md (default {OUT})")
     return p
+
+
+def _previous(path: Path, plan: Plan) -> dict[str, Any]:
+    """The benchmark in the record at `path`, which must have run `plan` (else its runs don't compare)."""
+    if not path.is_file():
+        raise SystemExit(f"--keep: there is no record {path} to keep")
+    record = json.loads(path.read_text())
+    bench = record["benchmark"]
+    for method in bench["methods"]:  # kept methods say which record they come from
+        method.setdefault("kept_from", f"{record['date'][:16]} (`{record['command']}`)")
+    if bench["plan"] != {**vars(plan), "seeds": list(plan.seeds)}:
+        raise SystemExit(f"--keep: {path} ran {bench['plan']}, this run would be {vars(plan)}")
+    return bench
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.benchmarks:
         base = PLANS[name]
         plan = Plan(args.targets or base.targets, tuple(args.seeds or base.seeds), args.generations)
-        result = digits(methods, plan, root, log) if name == "digits" else planted(name, methods, plan, root, log)
+        previous = _previous(args.out / f"{name}.json", plan) if args.keep else None
+        measure = digits if name == "digits" else partial(planted, name)
+        result = measure(methods, plan, root, log, previous)
         record = new_record(command("experiments.compare", argv), benchmark=result)
         write_record(record, args.out / name, benchmark_markdown(record))
     page = write_page(args.out)

@@ -8,11 +8,15 @@ channels, scored by the embedded mini CLIP (trained, the real open_clip architec
   picture as far as a new z does, as in the trained network, where the class dominates;
 - **stylegan2**: glass's StyleGAN2 port, z 512 through the 8-layer mapping network, 32 px;
 - **gpt2**: transformers' GPT-2 with GPT-2's full vocabulary and tokenizer (20 context tokens in
-  [0, 50256]), 2 layers of width 32, greedy captions cut to 50 characters as in the paper.
+  [0, 50256]), 2 layers of width 32, greedy captions cut to 50 characters as in the paper. Being
+  random, it is chaotic: one context token changes the whole caption, and random search does as
+  well as any GA on it (benchmarks/search_quality.md), unlike a trained language model;
+- **captions**: so also the embedded mini GPT-2, trained on digit captions (20 tokens, but in its
+  154-token vocabulary), captioning held-out digit pictures: the real problem's structure, not its size.
 
 The target is the mini CLIP's embedding of what a hidden genome generates (a sample from the
 latent's own initial distribution), so a similarity of 1.0 is reachable and a shortfall is the
-optimizer's. Genome layout, sizes, initial distributions, operators and population sizes are
+optimizer's (captions: a held-out picture's embedding). Genome layout, sizes, initial distributions, operators and population sizes are
 the paper presets', which is what decides how hard the search is; the pictures mean nothing.
 """
 
@@ -83,6 +87,23 @@ def tiny_gpt2(tokenizer: Path = GPT2_TOKENIZER) -> Generator:
                          max_chars=50)
 
 
+def mini_gpt2() -> Generator:
+    """The embedded mini GPT-2: trained on digit captions, 20 context tokens in its 154-token vocabulary."""
+    from glass_core.generators import load_generator
+    from glass_core.weights import default_weights_root
+
+    return load_generator("mini_gpt2", CPU, default_weights_root())
+
+
+def digit_pictures(generator: Generator, scorer: ClipScorer, n: int, seed: int) -> list[torch.Tensor]:
+    """n targets: the scorer's embedding (1, D) of held-out digit pictures (combinations no model trained on)."""
+    from training.mini import data
+
+    pictures = data.sample_pictures(n, np.random.default_rng(seed), split="test", combos=sorted(data.heldout_combos()))
+    with torch.inference_mode():
+        return [e[None] for e in scorer.encode_images(pictures["images"])]
+
+
 @dataclass(frozen=True)
 class Planted:
     """One planted problem: the paper preset it stands for and how to build its generator."""
@@ -91,6 +112,13 @@ class Planted:
     paper_preset: str  # population and operators come from here
     build: Callable[[], Generator]
     about: str
+    # How targets are made (n, seed); None: what a hidden random genome generates.
+    targets: Callable[[Generator, ClipScorer, int, int], list[torch.Tensor]] | None = None
+    target_name: str = "hidden genome"  # what a target is, in the record
+
+    def make_targets(self, generator: Generator, scorer: ClipScorer, n: int) -> list[torch.Tensor]:
+        """The benchmark's n targets, always the same ones."""
+        return (self.targets or planted_targets)(generator, scorer, n, 100)
 
     def preset(self) -> Preset:
         """The paper preset, single objective, with batches as large as the population."""
@@ -103,6 +131,10 @@ PLANTED: dict[str, Planted] = {p.name: p for p in (
     Planted("biggan", "DeepMindBigGAN128", tiny_biggan, "BigGAN-deep: 128 reals + 1000 class bits"),
     Planted("stylegan2", "StyleGAN2_ffhq_nod", tiny_stylegan2, "StyleGAN2: 512 normal reals"),
     Planted("gpt2", "GPT2", tiny_gpt2, "GPT-2: 20 tokens in [0, 50256]"),
+    # Not the paper's size, but a trained language model: on the random GPT-2 above, one context
+    # token changes the whole caption and random search does as well as any GA.
+    Planted("captions", "mini_gpt2", mini_gpt2, "trained mini GPT-2 (20 tokens in [0, 153]) captioning"
+            " held-out digit pictures", digit_pictures, "held-out picture"),
 )}
 
 
