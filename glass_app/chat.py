@@ -4,8 +4,9 @@ Each turn (a question and the person's answer) joins the caption as a weighted p
 that describe joined into one ("a red digit on a blue background";
 glass_core.conversation.dialogue_prompts), and the search goes on from the population it had
 reached, its weaker half re-drawn in the genes the turn is about, instead of starting again.
-Adding a turn is two events: `add_turn` (no queue) records the turn and asks a running search to stop after its current generation; `continue_turn` (queued with
-the searches) waits for that search to end, then searches on from its last population.
+Adding a turn is two events: `add_turn` (no queue) records the turn and asks a running search to
+stop after its current generation; `continue_turn` (queued with the searches) waits for that
+search to end, then searches on from its last population.
 """
 
 from __future__ import annotations

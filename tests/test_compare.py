@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments.compare.report import benchmark_markdown, default_method, summarise, write_page
-from experiments.compare.run import Trace, prompts, run
+from experiments.compare.run import CALIBRATION, Trace, prompts, run
 from glass_core.pipeline import Pipeline
 from glass_core.weights import REPO_WEIGHTS
 from training.mini import data
@@ -83,7 +83,7 @@ def test_keep_remeasures_one_method_against_the_kept_references(tmp_path, monkey
     assert compare.main(base + ["--methods", "paper GA"]) == 0
     first = json.loads((tmp_path / "q" / "digits.json").read_text())["benchmark"]
     monkeypatch.setattr(benchmarks, "run", _no_reference_runs(benchmarks.run))
-    assert compare.main(base + ["--keep", "--methods", "random search", "paper GA, other seeds, full 500 generations"]) == 0
+    assert compare.main(base + ["--keep", "--methods", "random search", CALIBRATION]) == 0
     second = json.loads((tmp_path / "q" / "digits.json").read_text())["benchmark"]
     assert second["reference"] == first["reference"]
     assert [m["name"] for m in second["methods"]] == ["paper GA", "random search",

@@ -52,15 +52,15 @@ def test_planted_gpt2_has_the_full_vocabulary_and_a_reachable_target():
 
 
 def test_captions_problem_searches_the_trained_mini_gpt2_for_held_out_pictures():
+    from experiments.compare.planted import TARGET_SEED, held_out_pictures
     from experiments.compare.run import run_target
-    from training.mini import data
     from training.mini.judge import Verdict, parse_caption
 
     problem = PLANTED["captions"]
     gen, clip, preset = problem.build(), mini_clip(REPO_WEIGHTS), problem.preset()
     assert (gen.latent.n_int, gen.latent.int_bounds, preset.pop_size) == (20, (0, 153), 64)
     target = problem.make_targets(gen, clip, 1)[0]
-    truth = data.sample_pictures(1, np.random.default_rng(100), split="test", combos=sorted(data.heldout_combos()))
+    truth = held_out_pictures(1, TARGET_SEED)  # the picture the target embeds
     trace = run_target(gen, clip, target, preset, 64 * 20, seed=1)
     with torch.inference_mode():
         first = gen.generate(LatentSampling(gen.latent).do(None, 1, random_state=np.random.default_rng(1)).get("X"))[0]

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 from experiments.compare.planted import PLANTED, mini_clip
 from experiments.compare.report import summarise
-from experiments.compare.run import CHECKPOINTS, METHODS, PAPER_GA, Method, Referee, Trace, judged, prompts, run, run_target
+from experiments.compare.run import (CHECKPOINTS, METHODS, PAPER_GA, Method, Referee, Trace, judged, prompts, run,
+                                     run_target)
 from glass_core.gradient import is_differentiable
 from glass_core.optimizers import OPTIMIZERS
 from glass_core.pipeline import Pipeline
@@ -56,9 +57,9 @@ def _contenders(methods: list[Method], reals: bool, planted: bool, gradients: bo
 
 
 def _reused(previous: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """A copy of the previous record's references (the reference runs are seeded, so they would come
-    out the same): re-measuring one contender then skips the costliest runs."""
-    return [dict(r) for r in previous["reference"]] if previous else []
+    """The previous record's references (the reference runs are seeded, so they would come out the
+    same): re-measuring one contender then skips the costliest runs."""
+    return previous["reference"] if previous else []
 
 
 def _merged(previous: dict[str, Any] | None, results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -16,8 +16,9 @@ channels, scored by the embedded mini CLIP (trained, the real open_clip architec
 
 The target is the mini CLIP's embedding of what a hidden genome generates (a sample from the
 latent's own initial distribution), so a similarity of 1.0 is reachable and a shortfall is the
-optimizer's (captions: a held-out picture's embedding). Genome layout, sizes, initial distributions, operators and population sizes are
-the paper presets', which is what decides how hard the search is; the pictures mean nothing.
+optimizer's (captions: a held-out picture's embedding). Genome layout, sizes, initial
+distributions, operators and population sizes are the paper presets', which is what decides how
+hard the search is; the pictures mean nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from glass_core.scorer import ClipScorer, load_clip
 
 GPT2_TOKENIZER = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "gpt2-tokenizer"
 CPU = torch.device("cpu")
+TARGET_SEED = 100  # every benchmark's targets come from this seed
 
 
 def tiny_biggan() -> Generator:
@@ -95,13 +97,17 @@ def mini_gpt2() -> Generator:
     return load_generator("mini_gpt2", CPU, default_weights_root())
 
 
-def digit_pictures(generator: Generator, scorer: ClipScorer, n: int, seed: int) -> list[torch.Tensor]:
-    """n targets: the scorer's embedding (1, D) of held-out digit pictures (combinations no model trained on)."""
+def held_out_pictures(n: int, seed: int) -> dict:
+    """n digit pictures of combinations no model trained on, with their labels (training.mini.data)."""
     from training.mini import data
 
-    pictures = data.sample_pictures(n, np.random.default_rng(seed), split="test", combos=sorted(data.heldout_combos()))
+    return data.sample_pictures(n, np.random.default_rng(seed), split="test", combos=sorted(data.heldout_combos()))
+
+
+def digit_pictures(generator: Generator, scorer: ClipScorer, n: int, seed: int) -> list[torch.Tensor]:
+    """n targets: the scorer's embedding (1, D) of held-out digit pictures."""
     with torch.inference_mode():
-        return [e[None] for e in scorer.encode_images(pictures["images"])]
+        return [e[None] for e in scorer.encode_images(held_out_pictures(n, seed)["images"])]
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class Planted:
 
     def make_targets(self, generator: Generator, scorer: ClipScorer, n: int) -> list[torch.Tensor]:
         """The benchmark's n targets, always the same ones."""
-        return (self.targets or planted_targets)(generator, scorer, n, 100)
+        return (self.targets or planted_targets)(generator, scorer, n, TARGET_SEED)
 
     def preset(self) -> Preset:
         """The paper preset, single objective, with batches as large as the population."""

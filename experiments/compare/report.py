@@ -84,8 +84,9 @@ def benchmark_lines(record: dict[str, Any]) -> list[str]:
              f" target. Contenders: seeds {b['plan']['seeds']} per target; target: the reference's final similarity"
              f" within {b['target_evaluations']} evaluations (a fifth).", "",
              "Reference scores: " + ", ".join(f"{r['score']:.4f}" for r in b["reference"]) + ".", ""]
+    rows = [_reach_row(x, default, b["target_evaluations"]) for x in b["methods"]]
     lines += table(("method", "reached within a fifth", "median evaluations to reference", "mean best",
-                    "median short by", "seconds"), [_reach_row(x, default, b["target_evaluations"]) for x in b["methods"]])
+                    "median short by", "seconds"), rows)
     kept = sorted({x["kept_from"] for x in b["methods"] if "kept_from" in x})
     for source in kept:
         names = ", ".join(x["name"] for x in b["methods"] if x.get("kept_from") == source)
