@@ -12,7 +12,9 @@ import os
 
 import gradio as gr
 
+from glass_app.downloads import clean_earlier_runs
 from glass_app.ui import CSS, build_demo
+from glass_core.images import MAX_FILE_BYTES
 
 
 def _env_int(name: str, default: int) -> int:
@@ -42,8 +44,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def serve(host: str, port: int, **launch_kwargs) -> gr.Blocks:
-    """Build the page and start serving it; returns the running demo."""
+    """Clean what earlier runs left, build the page and start serving it; returns the running demo.
+
+    Uploads over the app's picture limit are refused by gradio as they arrive, before they are
+    read whole or stored.
+    """
+    clean_earlier_runs()
     demo = create_demo()
+    launch_kwargs.setdefault("max_file_size", MAX_FILE_BYTES)
     demo.launch(server_name=host, server_port=port, css=CSS, **launch_kwargs)
     return demo
 

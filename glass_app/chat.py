@@ -4,8 +4,9 @@ Each turn (a question and the person's answer) joins the caption as a weighted p
 that describe joined into one ("a red digit on a blue background";
 glass_core.conversation.dialogue_prompts), and the search goes on from the population it had
 reached, its weaker half re-drawn in the genes the turn is about, instead of starting again.
-Adding a turn is two events: `add_turn` (no queue) records the turn and asks a running search to
-stop after its current generation; `continue_turn` (queued with the searches) waits for that
+Adding a turn is two events: `add_turn` (queued, never waiting: no concurrency limit) records the
+turn, or says in the chat why it is refused, and asks a running search to stop after its current
+generation; `continue_turn` (queued with the searches) waits for that
 search to end, then searches on from its last population.
 """
 
@@ -16,10 +17,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, NamedTuple
 
+import gradio as gr
+
 from glass_app import handlers, inputs, views
 from glass_core.conversation import RESEED_SHARE, TURN_WEIGHT, Turn, dialogue_prompts, reseed_for_turn, turn_prompt
 from glass_core.errors import GlassError
-from glass_core.prompts import WeightedPrompt
+from glass_core.prompts import WeightedPrompt, parse_prompts
 
 STOP_WAIT_S = 300.0  # how long a turn waits for the running search to finish its generation
 
@@ -67,17 +70,28 @@ def _understood(prompt: WeightedPrompt) -> str:
     return f"Adding “{prompt.text}” to the target (weight {prompt.weight:g})."
 
 
+def _say(conv: Conversation, message: str) -> None:
+    """A message of the app in the chat, and as a notice on the page."""
+    conv.messages.append({"role": "assistant", "content": f"⚠ {message}"})
+    gr.Warning(message)
+
+
 def add_turn(question: str | None, answer: str | None, caption: str | None, conv: Conversation,
-             control: handlers.Control | None) -> tuple[list[dict[str, str]], str, str]:
-    """Record a turn (or refuse it clearly) and ask a running search to stop after this generation."""
+             control: handlers.Control | None) -> tuple[list[dict[str, str]], Any, Any]:
+    """Record a turn and ask a running search to stop after this generation; a refused turn says why
+    in the chat, and its question and answer stay in their boxes to be corrected."""
     turn = Turn(question or "", answer or "")
     try:
         own = turn_prompt(turn, TURN_WEIGHT)
-        prompts = dialogue_prompts(inputs.caption(caption), [*conv.turns, turn], TURN_WEIGHT)
+        text = inputs.caption(caption)
+        prompts = dialogue_prompts(text, [*conv.turns, turn], TURN_WEIGHT)
         # A described part is joined with the earlier ones ("a red digit on a blue background"): show that.
-        prompt = next((p for p in prompts[1:] if own.text in p.text and p.weight * own.weight > 0), own)
+        turns = prompts[len(parse_prompts(text)):]
+        prompt = next((p for p in turns if own.text in p.text and p.weight * own.weight > 0), own)
     except GlassError as err:
-        raise handlers.refuse(str(err), title="Please check the turn") from err
+        refused = handlers.refuse(str(err), title="Please check the turn")  # logs it, paths made relative
+        _say(conv, f"Turn not added: {refused.message}")
+        return list(conv.messages), gr.skip(), gr.skip()
     conv.turns.append(turn)
     conv.messages += [{"role": "user", "content": turn_label(turn)},
                       {"role": "assistant", "content": _understood(prompt)}]
@@ -123,20 +137,38 @@ def reset(conv: Conversation) -> tuple[list, list]:
 
 def continue_turn(caption: str, preset: str, generations: float, population: float, seed: float,
                   use_discriminator: bool, conv: Conversation, control: handlers.Control | None,
-                  ) -> Iterator[ChatUpdate]:
-    """Search on for the caption plus every turn so far, from the population the last search reached."""
-    control = control if control is not None else handlers.Control()
+                  request: gr.Request | None = None) -> Iterator[ChatUpdate]:
+    """Search on for the caption plus every turn so far, from the population the last search reached.
+
+    A continuation that cannot start (or stops on an error) says why in the chat.
+    """
+    control = handlers._in_session(control if control is not None else handlers.Control(), request)
+    if conv.served >= len(conv.turns):
+        return  # a refused turn, or one an earlier continuation took into account: nothing to stop or start
     # One continuation at a time per session; a later turn waits here. A timeout, not a block:
     # a continuation gradio never closed must not freeze the session's chat.
     if not conv.lock.acquire(timeout=STOP_WAIT_S):
-        raise handlers.refuse("The previous turn is still searching; press Stop, then add the turn again.")
+        _say(conv, "The previous turn is still searching; press Stop, then add the turn again.")
+        yield _unchanged_but_chat(conv)
+        return
     try:
         _wait_for_idle(control)
         if conv.served >= len(conv.turns):
             return  # an earlier continuation already took these turns into account
-        yield from _continue(caption, preset, (generations, population, seed, use_discriminator), conv, control)
+        started = False
+        for update in _continue(caption, preset, (generations, population, seed, use_discriminator), conv, control):
+            started = True
+            yield update
+    except gr.Error as err:  # the refusal (logged by handlers.refuse) goes to the chat, not only to a toast
+        _say(conv, f"The search for this turn {'stopped on an error' if started else 'did not start'}: {err.message}")
+        yield _unchanged_but_chat(conv)
     finally:
         conv.lock.release()
+
+
+def _unchanged_but_chat(conv: Conversation) -> ChatUpdate:
+    """An update that shows the chat as it is now and leaves every other output as it was."""
+    return ChatUpdate(**{name: gr.skip() for name in ChatUpdate._fields if name != "chat"}, chat=list(conv.messages))
 
 
 def _continue(caption: str, preset: str, numbers: tuple, conv: Conversation,

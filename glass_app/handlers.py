@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -21,7 +19,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from glass_app import inputs, views, zerogpu
+from glass_app import downloads, inputs, views, zerogpu
 from glass_app.state import PAGE_ONLY, Control, ImageUpdate, Run, TextUpdate, api_fields  # noqa: F401 (the page's API)
 from glass_core.availability import preset_status
 from glass_core.chunks import chunked_search
@@ -31,6 +29,7 @@ from glass_core.pipeline import Pipeline
 from glass_core.presets import get_preset
 from glass_core.records import GenerationRecord
 from glass_core.runcard import RunCard, describe_target, save
+from glass_core.weights import relative_to_weights
 
 TOP_K = 6  # individuals in the gallery / table of the current best
 log = logging.getLogger(__name__)
@@ -44,10 +43,11 @@ def device() -> str:
 def refuse(message: str, title: str = "Error") -> gr.Error:
     """The page's message for a refused input or a failure: one log line, no traceback from gradio.
 
-    Failures that deserve a traceback log it themselves (log.exception) before calling this.
+    Failures that deserve a traceback log it themselves (log.exception) before calling this. The log
+    keeps the server's paths; the page names files relative to the weights folder.
     """
     log.warning("refused: %s", " ".join(message.split()))
-    return gr.Error(message, title=title, print_exception=False)
+    return gr.Error(relative_to_weights(message), title=title, print_exception=False)
 
 
 def pipeline(name: str) -> Pipeline:
@@ -180,34 +180,31 @@ def _unchanged(update: type[tuple], **fields: Any) -> tuple:
 
 
 def _files(run: Run | None, control: Control | None) -> list[str] | None:
-    """The result (PNG or caption text) and its run card JSON, written to a fresh folder.
+    """The result (PNG or caption text) and its run card JSON, written to a fresh folder of this event's own.
 
-    The session's previous folder is deleted: the page shows only the latest files, and gradio has
-    already copied those it showed into its own cache (what the download links point at).
+    Never one that another event may still be handing out: glass_app.downloads deletes a session's
+    folders only once gradio has long since copied them, and all of them when the session ends.
     """
     if run is None or run.card.last is None:
         return None
     stem = f"glass-{run.preset}-seed{run.card.preset.seed}-gen{run.card.last.generation}"
-    folder = Path(tempfile.mkdtemp(prefix="glass-run-"))
-    files = [str(path) for path in save(run.card, folder, stem=stem)]
-    if control is not None:
-        forget_downloads(control)
-        control.downloads = folder
-    return files
+    folder = downloads.new_folder(control.session if control is not None else None)
+    return [str(path) for path in save(run.card, folder, stem=stem)]
 
 
-def forget_downloads(control: Control | None) -> None:
-    """Delete the session's download folder (a newer one replaces it, or the session ended)."""
-    folder = control.downloads if control is not None else None
-    if folder is not None:
-        control.downloads = None
-        shutil.rmtree(folder, ignore_errors=True)
+def _in_session(control: Control, request: gr.Request | None) -> Control:
+    """The session's switch, told which browser session it belongs to (where its downloads go)."""
+    session = getattr(request, "session_hash", None)
+    if session is not None:
+        control.session = session
+    return control
 
 
 def text_to_image(caption: str, preset: str, generations: float, population: float, seed: float,
-                  use_discriminator: bool, control: Control | None = None) -> Iterator[ImageUpdate]:
+                  use_discriminator: bool, control: Control | None = None,
+                  request: gr.Request | None = None) -> Iterator[ImageUpdate]:
     """Search for an image that fits the caption; one update of every output per generation."""
-    control = control if control is not None else Control()
+    control = _in_session(control if control is not None else Control(), request)
     if _cancelled_while_waiting(control):
         yield _unchanged(ImageUpdate, progress=STOPPED_BEFORE)
         return
@@ -256,9 +253,10 @@ def distinct_outputs(rec: GenerationRecord, render: Callable[[np.ndarray], list[
 
 
 def image_to_text(image: str, preset: str, generations: float, population: float, seed: float,
-                  use_discriminator: bool = False, control: Control | None = None) -> Iterator[TextUpdate]:
+                  use_discriminator: bool = False, control: Control | None = None,
+                  request: gr.Request | None = None) -> Iterator[TextUpdate]:
     """Search for a caption that fits the uploaded image; one update per generation."""
-    control = control if control is not None else Control()
+    control = _in_session(control if control is not None else Control(), request)
     if _cancelled_while_waiting(control):
         yield _unchanged(TextUpdate, progress=STOPPED_BEFORE)
         return
@@ -306,9 +304,10 @@ def preview_upload(upload: str | None) -> tuple[str | None, str]:
     return views.shown_file(picture), ""
 
 
-def save_result(run_state: Run | None, control: Control | None = None) -> list[str] | None:
+def save_result(run_state: Run | None, control: Control | None = None,
+                request: gr.Request | None = None) -> list[str] | None:
     """Files for what the session's search has found so far (after Stop too)."""
-    files = _files(run_state, control)
+    files = _files(run_state, _in_session(control if control is not None else Control(), request))
     if files is None:
         gr.Warning("Nothing to save yet: run a search first.")
     return files

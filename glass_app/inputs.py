@@ -27,16 +27,26 @@ class Settings:
     notes: list[str] = field(default_factory=list)
 
 
+def _shown(value: Any, limit: int = 40) -> str:
+    """`value` as a message quotes it: its repr, the middle elided when long (10**400 has 401 digits)."""
+    if isinstance(value, int) and value.bit_length() > 128:  # repr fails past 4300 digits
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 12]}…{text[-8:]}"
+
+
 def _whole(value: Any, name: str) -> int:
     """A whole number from a widget value, or a clear refusal."""
     if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
         raise BadInputError(f"{name} needs a number.")
     try:
         number = float(value)
+    except OverflowError:  # an integer beyond float range, as JSON can carry it (10**400)
+        number = math.inf
     except (TypeError, ValueError):
-        raise BadInputError(f"{name} must be a number, got {value!r}.") from None
+        raise BadInputError(f"{name} must be a number, got {_shown(value)}.") from None
     if not math.isfinite(number):
-        raise BadInputError(f"{name} must be a finite number, got {value!r}.")
+        raise BadInputError(f"{name} must be a finite number, got {_shown(value)}.")
     return int(round(number))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
@@ -31,7 +30,7 @@ class Control:
     # Run pressed, the search not started yet (it waits in the queue); Stop meanwhile cancels it.
     waiting: bool = False
     cancel: bool = False
-    downloads: Path | None = None  # the folder of the files the page offers now (see _files)
+    session: str | None = None  # the browser session's id: where its download folders go (glass_app.downloads)
     # The latest generation of the session's latest search, and its preset: where a chat turn continues from.
     record: GenerationRecord | None = None
     preset: str | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from glass_app import chat, choices, handlers, inputs
+from glass_app import chat, choices, downloads, handlers, inputs
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 
@@ -144,9 +144,8 @@ def _wire_common(w: dict[str, Any], stop: gr.Button, save: gr.Button, files: gr.
 
 
 def _session_states() -> tuple[gr.State, gr.State]:
-    """A tab's search state (a handlers.Run) and its switch (a handlers.Control), whose download
-    folder is deleted when the session ends."""
-    return gr.State(None), gr.State(handlers.Control(), delete_callback=handlers.forget_downloads)
+    """A tab's search state (a handlers.Run) and its switch (a handlers.Control)."""
+    return gr.State(None), gr.State(handlers.Control())
 
 
 def _example_captions(caption: gr.Textbox, preset: gr.Dropdown) -> None:
@@ -177,10 +176,13 @@ def _conversation_panel() -> dict[str, Any]:
 
 def _wire_conversation(c: dict[str, Any], caption: gr.Textbox, w: dict[str, Any], conv: gr.State,
                        shown: dict[str, Any], control: gr.State) -> None:
-    """Add turn: record it at once (stopping a running search), then search on in the queue."""
+    """Add turn: record it at once (stopping a running search), then search on in the queue.
+
+    Recording is queued with no concurrency limit, as Stop is: it never waits for a search, and its
+    notices show on the page (a refused turn also says why in the chat)."""
     turn = gr.on([c["add"].click, c["answer"].submit], chat.add_turn,
                  [c["question"], c["answer"], caption, conv, control], [c["chat"], c["question"], c["answer"]],
-                 queue=False, api_visibility="private")
+                 concurrency_limit=None, show_progress="hidden", api_visibility="private")
     turn.success(chat.continue_turn, _search_inputs(caption, w, conv, control),
                  _outputs(chat.ChatUpdate, {**shown, "chat": c["chat"]}), concurrency_id="search",
                  show_progress="minimal", api_visibility="private")
@@ -272,4 +274,7 @@ def build_demo() -> gr.Blocks:
                 _text_to_image_tab()
             with gr.Tab("Image → Text", id="image-to-text"):
                 _image_to_text_tab()
+        # The tab closed: its download folders go. Not a State's delete_callback: gradio calls that
+        # only for states an event outputs, and an hour after the tab closed.
+        demo.unload(downloads.end_session)
     return demo

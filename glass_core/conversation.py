@@ -32,7 +32,7 @@ import numpy as np
 from glass_core.errors import BadInputError
 from glass_core.generators.base import LatentSpace
 from glass_core.operators import LatentSampling
-from glass_core.prompts import WeightedPrompt
+from glass_core.prompts import WeightedPrompt, parse_prompts
 
 YES = {"yes", "yeah", "yep", "sure", "of course", "it is", "there is", "there are", "correct", "right"}
 NO = {"no", "nope", "not really", "none", "nothing", "no there isn't", "there isn't", "there aren't",
@@ -100,11 +100,12 @@ def turn_prompt(turn: Turn, weight: float) -> WeightedPrompt:
 
 
 def dialogue_prompts(caption: str, turns: list[Turn], turn_weight: float | None = None) -> list[WeightedPrompt]:
-    """The caption and every turn so far, as weighted prompts for one target; described parts joined in one."""
+    """The caption's weighted prompts (parsed as a search's caption is: "a church | people:-1") and
+    every turn so far, as weighted prompts for one target; described parts joined in one."""
     if not caption.strip():
         raise BadInputError("Please enter a caption: it is empty.")
     weight = TURN_WEIGHT if turn_weight is None else turn_weight
-    prompts, scene, at = [WeightedPrompt(" ".join(caption.split()), 1.0)], {}, None
+    prompts, scene, at = parse_prompts(caption), {}, None
     for turn in turns:
         prompt, described = turn_prompt(turn, weight), _described(turn.question, _clean(turn.answer))
         if described is None:

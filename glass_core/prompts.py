@@ -5,8 +5,9 @@ The rule (also in the README):
 - `|` separates the parts; each part is a caption, optionally followed by `:weight`.
 - A weight is a number after the part's last colon, at the very end of the part: `gothic:0.5`,
   `people:-1`, `a cat: 0.5`, `cat :-1`, `a dog:2`. Without one a part weighs 1.
-- Except `digits:digits` written without spaces, which is a time, a verse or a ratio and stays
-  text: "a clock showing 10:30", "John 3:16", "ratio 16:9", "12:00:00". To weight a caption that
+- Except `digits:digits` with no space before the colon, which is a time, a verse or a ratio and
+  stays text: "a clock showing 10:30", "John 3:16", "ratio 16:9", "12:00:00", also with a full
+  stop after it or a space after the colon ("John 3:16.", "10: 30"). To weight a caption that
   ends in a number, put a space before the colon ("room 101 :2"); "a 7:-1" or "a 7:0.5" are weights
   already, since a time is never signed or decimal.
 - `\\:` (and `\\|`) keep a colon (or a bar) as text anywhere: "score\\: 10" is the caption "score: 10".
@@ -32,7 +33,7 @@ from glass_core.errors import BadInputError
 MAX_WEIGHT = 100.0
 _NUMBER = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?|inf(?:inity)?|nan)", re.I)
 _BAR = re.compile(r"(?<!\\)\|")
-_PLAIN_DIGITS = re.compile(r"\d+")
+_PLAIN_DIGITS = re.compile(r"\s*\d+\.?")  # what follows the colon of a time: "30", " 30", "16."
 
 
 def _shown(part: str, limit: int = 48) -> str:
@@ -70,7 +71,7 @@ def _split_weight(part: str) -> tuple[str, str | None]:
     number = tail.strip()
     if not _NUMBER.fullmatch(number):
         return part, None
-    if head[-1:].isdigit() and _PLAIN_DIGITS.fullmatch(tail):  # 10:30, 3:16, 16:9: text
+    if head[-1:].isdigit() and _PLAIN_DIGITS.fullmatch(tail):  # 10:30, 3:16., 10: 30: text
         return part, None
     return head, number
 
@@ -78,8 +79,8 @@ def _split_weight(part: str) -> tuple[str, str | None]:
 def parse_prompts(spec: str) -> list[WeightedPrompt]:
     """Parts split on '|', each 'caption' or 'caption:weight' (weight 1 when absent).
 
-    A trailing ':number' is a weight, except digits:digits without spaces (10:30, John 3:16, 16:9),
-    which stays text; '\\:' and '\\|' are a literal colon and bar. Weights must be finite and from
+    A trailing ':number' is a weight, except digits:digits with no space before the colon (10:30,
+    John 3:16., 10: 30, 16:9), which stays text; '\\:' and '\\|' are a literal colon and bar. Weights must be finite and from
     -100 to 100, and one part at least must be positive; anything else is one BadInputError.
     """
     if not isinstance(spec, str) or not spec.strip():

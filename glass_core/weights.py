@@ -13,6 +13,7 @@ Downloads from plain URLs are glass_core.downloads'.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import urllib.parse
 import urllib.request
@@ -33,6 +34,19 @@ class DamagedWeightsError(MissingWeightsError):
 def default_weights_root() -> Path:
     """The weights folder: $GLASS_WEIGHTS if set, else the repository's weights/."""
     return Path(os.environ.get("GLASS_WEIGHTS", REPO_WEIGHTS))
+
+
+def relative_to_weights(message: str, root: str | Path | None = None) -> str:
+    """`message` with the weights folder's absolute path written as `weights/`, for a visitor of the page.
+
+    The server's own paths are none of a visitor's business; whoever runs it reads them in the log.
+    """
+    root = Path(root) if root is not None else default_weights_root()
+    for form in sorted({str(root.absolute()), str(root.resolve())}, key=len, reverse=True):
+        if form != os.sep:  # only where a path starts (not inside a URL), and only the whole folder name
+            message = re.sub(rf"(?<![^\s'\"(\[=,]){re.escape(form)}(?![^\s'\")\],;:./{re.escape(os.sep)}])",
+                             "weights", message)
+    return message
 
 
 def download_cache() -> Path:

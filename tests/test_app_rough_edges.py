@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -12,7 +13,7 @@ import pytest
 from gradio_client.exceptions import AppError
 
 from app_support import CAPTION, SearchSpy, app_presets, named, served  # noqa: F401  (fixtures)
-from glass_app import choices, handlers, inputs, views
+from glass_app import choices, downloads, handlers, inputs, views
 from glass_core.availability import is_embedded
 from glass_core.pipeline import Pipeline
 from glass_core.presets import PRESETS
@@ -54,17 +55,19 @@ def test_run_marks_the_search_waiting_before_it_is_queued(app_presets):
         assert stop.queue and stop.concurrency_limit is None
 
 
-def test_a_session_keeps_only_its_latest_download_folder(app_presets, monkeypatch, tmp_path):
+def test_a_session_keeps_its_recent_download_folders_and_drops_older_ones(app_presets, monkeypatch, tmp_path):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    control = handlers.Control()
+    control = handlers.Control(session="s1")
     first = list(handlers.text_to_image(CAPTION, app_presets["text2image"], 2, 8, 0, False, control))[-1]
     second = list(handlers.text_to_image(CAPTION, app_presets["text2image"], 2, 8, 1, False, control))[-1]
+    # Each event has its own folder, and a recent one is never deleted: gradio may still be copying it.
+    assert all(Path(f).is_file() for f in first.files + second.files)
+    assert len(list(downloads.session_root("s1").iterdir())) == 2
+    later = time.time() + downloads.KEEP_S + 1
+    monkeypatch.setattr(time, "time", lambda: later)
     saved = handlers.save_result(second.run, control)
-    folders = sorted(tmp_path.glob("glass-run-*"))
-    assert folders == [Path(saved[0]).parent], folders  # one per session: what the page shows now
+    assert list(downloads.session_root("s1").iterdir()) == [Path(saved[0]).parent]
     assert all(Path(f).is_file() for f in saved) and not Path(first.files[0]).exists()
-    handlers.forget_downloads(control)  # the session ends (gr.State's delete_callback)
-    assert list(tmp_path.glob("glass-run-*")) == []
 
 
 @pytest.fixture
@@ -77,13 +80,14 @@ def private_tmp(monkeypatch, tmp_path):
     return folder
 
 
-def test_a_served_session_keeps_one_download_folder(private_tmp, served):
+def test_a_served_session_writes_its_downloads_in_its_own_folder(private_tmp, served):
     client = served.client()  # one session
     for seed in (0, 1, 2):
         files = named(client.predict(CAPTION, served.presets["text2image"], 2, 8, seed, False,
                                      api_name="/text_to_image"), handlers.ImageUpdate)["files"]
         assert all(Path(f).is_file() for f in files)  # the download of the latest search works
-    assert len(list(private_tmp.glob("glass-run-*"))) == 1
+    sessions = list(downloads.process_root().iterdir())
+    assert [s.name for s in sessions] == [client.session_hash] and len(list(sessions[0].iterdir())) == 3
 
 
 @pytest.mark.parametrize("value, field", [("abc", "Generations"), (None, "Generations")])

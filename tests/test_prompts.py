@@ -16,7 +16,8 @@ from glass_core.weights import REPO_WEIGHTS
 
 # What a person types that is text, not a weight: times, verses, ratios, escaped colons.
 LITERAL = ["a clock showing 10:30", "John 3:16", "ratio 16:9", "10:30", "12:00:00", "time: 12:30",
-           "aspect 1.85:1", "Note: cat", "at 10:30am"]
+           "aspect 1.85:1", "Note: cat", "at 10:30am",
+           "a clock showing 10:30.", "John 3:16.", "10: 30"]  # a full stop after it, a space after the colon
 # Captions with a weight, and what they become.
 WEIGHTED = {
     "a dog:2": [WeightedPrompt("a dog", 2.0)],
