@@ -151,14 +151,10 @@ def test_the_page_tells_the_browser_the_same_limit(served):
 
 # ---- 10. Conversation turns follow the caption rules ----
 
-@pytest.mark.parametrize("caption, words", [("a:1e400", "-100 to 100"), ("people:-1", "positive weight"),
-                                            ("a dog:1 | a dog:-1 | x", None)])
+@pytest.mark.parametrize("caption, words", [("a:1e400", "-100 to 100"), ("people:-1", "positive weight")])
 def test_the_conversation_caption_is_parsed_like_runs(caption, words):
     conv, control = chat.Conversation(), handlers.Control(running=True)
     messages, _, _ = chat.add_turn("what colour is the digit?", "red", caption, conv, control)
-    if words is None:  # weights that cancel are found when CLIP encodes them, as for Run
-        assert conv.turns and "Adding “a red digit”" in messages[-1]["content"]
-        return
     assert words in messages[-1]["content"] and conv.turns == [] and control.stop is False
 
 
