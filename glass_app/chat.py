@@ -142,7 +142,7 @@ def continue_turn(caption: str, preset: str, generations: float, population: flo
 
     A continuation that cannot start (or stops on an error) says why in the chat.
     """
-    control = handlers._in_session(control if control is not None else handlers.Control(), request)
+    control = handlers.in_session(control if control is not None else handlers.Control(), request)
     if conv.served >= len(conv.turns):
         return  # a refused turn, or one an earlier continuation took into account: nothing to stop or start
     # One continuation at a time per session; a later turn waits here. A timeout, not a block:

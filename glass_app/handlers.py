@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import closing
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import gradio as gr
@@ -192,7 +191,7 @@ def _files(run: Run | None, control: Control | None) -> list[str] | None:
     return [str(path) for path in save(run.card, folder, stem=stem)]
 
 
-def _in_session(control: Control, request: gr.Request | None) -> Control:
+def in_session(control: Control, request: gr.Request | None) -> Control:
     """The session's switch, told which browser session it belongs to (where its downloads go)."""
     session = getattr(request, "session_hash", None)
     if session is not None:
@@ -204,7 +203,7 @@ def text_to_image(caption: str, preset: str, generations: float, population: flo
                   use_discriminator: bool, control: Control | None = None,
                   request: gr.Request | None = None) -> Iterator[ImageUpdate]:
     """Search for an image that fits the caption; one update of every output per generation."""
-    control = _in_session(control if control is not None else Control(), request)
+    control = in_session(control if control is not None else Control(), request)
     if _cancelled_while_waiting(control):
         yield _unchanged(ImageUpdate, progress=STOPPED_BEFORE)
         return
@@ -256,7 +255,7 @@ def image_to_text(image: str, preset: str, generations: float, population: float
                   use_discriminator: bool = False, control: Control | None = None,
                   request: gr.Request | None = None) -> Iterator[TextUpdate]:
     """Search for a caption that fits the uploaded image; one update per generation."""
-    control = _in_session(control if control is not None else Control(), request)
+    control = in_session(control if control is not None else Control(), request)
     if _cancelled_while_waiting(control):
         yield _unchanged(TextUpdate, progress=STOPPED_BEFORE)
         return
@@ -307,7 +306,7 @@ def preview_upload(upload: str | None) -> tuple[str | None, str]:
 def save_result(run_state: Run | None, control: Control | None = None,
                 request: gr.Request | None = None) -> list[str] | None:
     """Files for what the session's search has found so far (after Stop too)."""
-    files = _files(run_state, _in_session(control if control is not None else Control(), request))
+    files = _files(run_state, in_session(control if control is not None else Control(), request))
     if files is None:
         gr.Warning("Nothing to save yet: run a search first.")
     return files

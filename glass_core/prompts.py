@@ -80,8 +80,9 @@ def parse_prompts(spec: str) -> list[WeightedPrompt]:
     """Parts split on '|', each 'caption' or 'caption:weight' (weight 1 when absent).
 
     A trailing ':number' is a weight, except digits:digits with no space before the colon (10:30,
-    John 3:16., 10: 30, 16:9), which stays text; '\\:' and '\\|' are a literal colon and bar. Weights must be finite and from
-    -100 to 100, and one part at least must be positive; anything else is one BadInputError.
+    John 3:16., 10: 30, 16:9), which stays text; '\\:' and '\\|' are a literal colon and bar.
+    Weights must be finite and from -100 to 100, and one part at least must be positive; anything
+    else is one BadInputError.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise BadInputError("Please enter a caption: it is empty.")

@@ -1,4 +1,4 @@
-"""The app's last races and messages (issue 24, points 7-12): downloads, session ends, uploads, turns, numbers, paths."""
+"""The app's last races and messages (issue 24, points 7-12): downloads, sessions, uploads, turns, numbers, paths."""
 
 from __future__ import annotations
 
