@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from glass_core.batch_lock import folder_lock
 from glass_core.cli_args import default_device, search_overrides
 from glass_core.errors import BadInputError
 from glass_core.presets import OPERATOR_SETS, PRESETS, get_preset
@@ -51,19 +52,25 @@ def run_batch_command(args: argparse.Namespace) -> int:
     targets = read_targets(args.targets, base_seed)
     _check_reference(args, preset.task)  # before the batch, not after hours of it
     out_folder(args.out, create=True)  # before the models load
-    try:
-        summary, scorer = (_on_ray if args.ray or args.address else _here)(targets, preset, overrides, args)
-    except KeyboardInterrupt:
-        print(f"\nStopped: the finished targets are in {args.out}; run the same command again to go on.",
-              file=sys.stderr)
-        return 130
+    with folder_lock(args.out):  # a second batch on this folder is refused now, not after loading models
+        try:
+            summary, scorer = (_on_ray if args.ray or args.address else _here)(targets, preset, overrides, args)
+        except KeyboardInterrupt:
+            print(f"\nStopped: the finished targets are in {args.out}; run the same command again to go on.",
+                  file=sys.stderr)
+            return 130
+        _report(summary, args)
+        if args.metrics or args.reference:
+            _measure(scorer, args)
+    return 1 if summary.failed else 0
+
+
+def _report(summary, args: argparse.Namespace) -> None:
+    """What the batch command prints at the end."""
     print(f"{summary.total - summary.failed} of {summary.total} targets ok ({summary.skipped} already done,"
           f" {summary.ran} run now); report: {args.out / 'report.html'}", file=sys.stderr)
     if summary.failed:
         print(f"{summary.failed} target(s) failed: see {args.out / 'index.jsonl'}", file=sys.stderr)
-    if args.metrics or args.reference:
-        _measure(scorer, args)
-    return 1 if summary.failed else 0
 
 
 def _here(targets, preset, overrides: dict, args: argparse.Namespace):
@@ -101,8 +108,9 @@ def run_metrics_command(args: argparse.Namespace) -> int:
     args.out = out_folder(args.out, create=False)
     if not args.out.is_dir():
         raise BadInputError(f"{args.out}: no such batch folder.")
-    _check_reference(args, get_preset(preset_of(args.out)).task)
-    _measure(None, args)
+    with folder_lock(args.out):  # not while a batch writes into it
+        _check_reference(args, get_preset(preset_of(args.out)).task)
+        _measure(None, args)
     return 0
 
 

@@ -72,8 +72,10 @@ def result_files(row: dict[str, Any], out_dir: Path) -> list[Path]:
         path = (root / name).resolve()
         if not path.is_relative_to(root) or path == root:
             raise BadInputError(f"{name}: outside the batch folder, not read.")
-        if not path.is_file():
+        if not path.exists():
             raise BadInputError(f"{name}: the result file is no longer there.")
+        if not path.is_file():
+            raise BadInputError(f"{name}: not a regular file.")
         paths.append(path)
     return paths
 

@@ -23,6 +23,7 @@ from glass_core.errors import BadInputError
 
 LOCK = ".lock"
 GUARD = ".lock.guard"
+_held: dict[Path, list] = {}  # folders this process holds: [what its lock says, how many holders nest]
 
 
 class FolderBusyError(BadInputError):
@@ -102,9 +103,19 @@ def release(out_dir: Path, me: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def folder_lock(out_dir: Path) -> Iterator[None]:
-    """Hold out_dir's lock for the duration of the block."""
-    me = acquire(out_dir)
+    """Hold out_dir's lock for the duration of the block; nested blocks of one process share it.
+
+    The batch command takes it before loading any model (a second process is refused at once), and
+    run_batch and compute_metrics take it again inside, for callers that use them directly.
+    """
+    folder = Path(out_dir).resolve()
+    if folder in _held:
+        _held[folder][1] += 1
+    else:
+        _held[folder] = [acquire(out_dir), 1]
     try:
         yield
     finally:
-        release(out_dir, me)
+        _held[folder][1] -= 1
+        if not _held[folder][1]:
+            release(out_dir, _held.pop(folder)[0])
