@@ -21,11 +21,15 @@ from test_batch import CAPTIONS, EXAMPLES, captions_file, index, run, searches  
 GIB = 2**30
 
 
+class Hung(Exception):
+    """Not an OSError (TimeoutError is one), so no `except OSError` in the code under test swallows it."""
+
+
 @contextlib.contextmanager
 def deadline(seconds: int):
     """A call that hangs (a FIFO opened for reading) fails the test instead of hanging it."""
     def expired(*_):
-        raise TimeoutError(f"still running after {seconds} s")
+        raise Hung(f"still running after {seconds} s")
 
     old = signal.signal(signal.SIGALRM, expired)
     signal.alarm(seconds)
@@ -251,11 +255,17 @@ def test_jsonl_flags_and_numbers_as_the_app_reads_them(tmp_path):
     assert "realism" not in rows[0] and "realism" in rows[1]  # "false" ran the GA, not NSGA-II
 
 
-def test_index_lines_and_run_cards_are_strict_json_even_for_non_finite_scores():
-    from glass_core.jsonsafe import dumps
+def test_index_lines_and_run_cards_are_strict_json_even_for_non_finite_scores(tmp_path):
+    from glass_core.batch_index import append_line
+    from glass_core.presets import get_preset
+    from glass_core.runcard import RunCard, save
 
-    row = {"similarity": float("nan"), "history": [{"realism": float("-inf")}], "ok": 1.5}
-    assert strict(dumps(row)) == {"similarity": None, "history": [{"realism": None}], "ok": 1.5}
+    append_line(tmp_path / "index.jsonl", {"similarity": float("nan"), "history": [{"realism": float("-inf")}]})
+    assert strict((tmp_path / "index.jsonl").read_text()) == {"similarity": None, "history": [{"realism": None}]}
+    card = RunCard(get_preset("mini_gan"), {"caption": "a red 3"}, device="cpu")
+    card.history.append({"generation": 0, "similarity": float("nan")})
+    card_file, = save(card, tmp_path / "card")
+    assert strict(card_file.read_text())["history"] == [{"generation": 0, "similarity": None}]
 
 
 # 6. Command errors are one line
