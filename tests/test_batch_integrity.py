@@ -298,3 +298,10 @@ def test_a_byte_order_mark_is_not_part_of_the_first_caption(tmp_path):
     assert [t.caption for t in read_targets(path)] == ["a red 3", "a blue 5"]
     target, = read_targets(jsonl)
     assert target.caption == "a red 3" and target.error is None
+
+
+def test_a_single_search_into_a_file_is_one_error_line(tmp_path, capsys):
+    (tmp_path / "afile").write_text("keep me")
+    assert main(["text2image", "a red 3", "--out", str(tmp_path / "afile"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "is a file, not a folder" in err and len(err.strip().splitlines()) == 1
