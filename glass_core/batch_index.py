@@ -69,6 +69,8 @@ def result_files(row: dict[str, Any], out_dir: Path) -> list[Path]:
     root = Path(out_dir).resolve()
     paths = []
     for name in files:
+        if "\0" in name:
+            raise BadInputError(f"{name!r}: not a valid file name.")
         path = (root / name).resolve()
         if not path.is_relative_to(root) or path == root:
             raise BadInputError(f"{name}: outside the batch folder, not read.")

@@ -37,6 +37,8 @@ def read_bounded(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
         raise BadInputError(f"{path}: no such file.") from None
     except OSError as err:
         raise BadInputError(f"{path}: cannot read it ({err.strerror or err}).") from None
+    except ValueError:  # a NUL byte in the name
+        raise BadInputError(f"{str(path)!r}: not a valid file name.") from None
     with os.fdopen(fd, "rb") as f:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):

@@ -119,14 +119,15 @@ def test_pictures_in_a_folder_are_checked_before_they_are_read(tmp_path):
 def test_picture_paths_in_jsonl_are_checked_before_they_are_read(tmp_path):
     paths = hostile(tmp_path / "hostile")
     lines = [{"image": str(paths["fifo"])}, {"image": "/dev/zero"}, {"image": "hostile/huge.png"},
-             {"image": str(EXAMPLES / "red-7-on-blue.png")}]
+             {"image": "a\u0000.png"}, {"image": str(EXAMPLES / "red-7-on-blue.png")}]
     jsonl = tmp_path / "targets.jsonl"
     jsonl.write_text("\n".join(json.dumps(x) for x in lines))
     with deadline(60):
         assert run(jsonl, tmp_path / "out", preset="mini_gpt2") == 1
     messages = [r.get("message") for r in index(tmp_path / "out")]
     assert messages[:2] == [f"{paths['fifo']}: not a regular file.", "/dev/zero: not a regular file."]
-    assert messages[2:] == ["The image file is 1024 MB; the limit is 20 MB.", None]
+    assert messages[2:] == ["The image file is 1024 MB; the limit is 20 MB.",
+                            f"'{tmp_path}/a\\x00.png': not a valid file name.", None]
 
 
 def test_the_resume_key_reads_no_picture_before_the_first_search(tmp_path):
@@ -158,7 +159,8 @@ def spoil(out: Path, rows: list[dict]) -> None:
                {**ok, "key": "escape", "index": 92, "files": ["../secret.txt"]},
                {**ok, "key": "link", "index": 93, "files": ["link.png"]},
                {**ok, "key": "fifo", "index": 94, "files": ["fifo.png"]},
-               {**ok, "key": "notarget", "index": "x", "target": None}]
+               {**ok, "key": "notarget", "index": "x", "target": None},
+               {**ok, "key": "nul", "index": 95, "files": ["a\u0000b.png"]}]
     (out.parent / "secret.txt").write_text("the password")
     (out / "link.png").symlink_to(out.parent / "secret.txt")
     os.mkfifo(out / "fifo.png")
@@ -181,6 +183,7 @@ def test_metrics_list_unreadable_rows_as_not_scored_and_never_read_outside_the_f
     assert "names no result files" in why["nullfiles"] and "names no result files" in why["numbers"]
     assert "outside the batch folder" in why["escape"] and "outside the batch folder" in why["link"]
     assert "not a regular file" in why["fifo"] and "names no target" in why["notarget"]
+    assert "not a valid file name" in why["nul"]
     assert "the password" not in (out / "metrics.json").read_text()
     report = (out / "report.html").read_text()
     assert "src='../secret.txt'" not in report and "src='link.png'" not in report and "the password" not in report
