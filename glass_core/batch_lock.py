@@ -2,7 +2,8 @@
 
 The lock file is made with O_CREAT | O_EXCL, so of two processes exactly one creates it. It is
 removed when its holder ends (normally, by an error or Ctrl-C). A holder killed with kill -9
-leaves it behind: a lock whose pid is no longer alive on this host is stale and taken over. The
+leaves it behind: a lock whose pid is no longer alive on this host (or now names a process that
+started after the lock was written: the pid was reused) is stale and taken over. The
 check and the take-over happen under an flock on `.lock.guard`, so two processes that find the
 same stale lock cannot both take it. A lock held from another host is never taken over (its pid
 cannot be checked from here): the message says how to remove it.
@@ -23,6 +24,9 @@ from glass_core.errors import BadInputError
 
 LOCK = ".lock"
 GUARD = ".lock.guard"
+# A holder writes its lock after it started; a process with its pid that started this much later
+# (clock ticks against the wall clock) is another one that was given the same pid.
+REUSE_MARGIN_S = 2.0
 _held: dict[Path, list] = {}  # folders this process holds: [what its lock says, how many holders nest]
 
 
@@ -41,6 +45,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _started(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch), from Linux's /proc; None where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat: start time in ticks
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _reused(holder: dict[str, Any]) -> bool:
+    """Whether the lock's pid now belongs to a process that started after the lock was written."""
+    started = _started(holder["pid"])
+    try:
+        written = datetime.fromisoformat(str(holder.get("started"))).timestamp()
+    except ValueError:
+        return False
+    return started is not None and started > written + REUSE_MARGIN_S
+
+
 def _holder(path: Path) -> dict[str, Any] | None:
     """What a lock file says (pid, host, started), or None if it is unreadable or half written."""
     try:
@@ -54,7 +79,7 @@ def _stale(holder: dict[str, Any] | None) -> bool:
     """A lock whose process is gone from this host (or that no process finished writing) is stale."""
     if holder is None:
         return True  # created and killed before its first write: nobody can hold it
-    return holder.get("host") == socket.gethostname() and not _alive(holder["pid"])
+    return holder.get("host") == socket.gethostname() and (not _alive(holder["pid"]) or _reused(holder))
 
 
 def _create(path: Path, me: dict[str, Any]) -> bool:

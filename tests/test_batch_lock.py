@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,8 @@ def dead_pid() -> int:
 
 def write_lock(out: Path, **fields) -> None:
     out.mkdir(exist_ok=True)
-    (out / LOCK).write_text(json.dumps({"host": socket.gethostname(), "started": "2026-01-01T00:00:00+00:00",
-                                        **fields}))
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    (out / LOCK).write_text(json.dumps({"host": socket.gethostname(), "started": now, **fields}))
 
 
 def test_a_second_holder_is_refused_naming_the_first_and_the_lock_goes_when_it_ends(tmp_path):
@@ -59,12 +60,14 @@ def test_a_second_holder_is_refused_naming_the_first_and_the_lock_goes_when_it_e
     (None, True),  # killed between creating the file and writing it
     ({"pid": "dead", "host": "elsewhere.example"}, False),  # another host: its pid cannot be checked
     ({"pid": 1}, False),  # alive
+    ({"pid": "me", "started": "2000-01-01T00:00:00+00:00"}, True),  # its pid now names a later process
 ])
 def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path, lock, stale):
     if lock is None:
         (tmp_path / LOCK).write_text("")
     else:
-        write_lock(tmp_path, **{**lock, "pid": dead_pid() if lock["pid"] == "dead" else lock["pid"]})
+        pid = {"dead": dead_pid(), "me": os.getpid()}.get(lock["pid"], lock["pid"])
+        write_lock(tmp_path, **{**lock, "pid": pid})
     if stale:
         assert acquire(tmp_path)["pid"] == os.getpid()
     else:
