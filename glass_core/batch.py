@@ -7,14 +7,16 @@ The per-target work is two functions shared by the plain loop and the Ray worker
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from glass_core.batch_index import INDEX, append_line, read_index
+from glass_core.batch_index import INDEX, append_line, done_keys
+from glass_core.batch_lock import folder_lock
 from glass_core.batch_targets import BatchTarget
 from glass_core.errors import BadInputError, GlassError
 
@@ -58,11 +60,11 @@ def _goal(task: str, target: BatchTarget) -> Any:
         return target.caption
     if target.image is None:
         raise BadInputError("This preset captions images, and this target is a caption.")
-    if target.data is not None:  # read by the driver (glass_core.batch_ray)
+    if target.unread:  # BatchTarget.with_data could not read it
+        raise BadInputError(target.unread)
+    if target.data is not None:  # read once, bounded, by the driver (BatchTarget.with_data)
         return open_image(target.data)
-    if not target.image.is_file():
-        raise BadInputError(f"{target.image}: no such file.")
-    return open_image(target.image)
+    return open_image(target.image)  # glass_core.images.read_bounded: a regular file of at most 20 MB
 
 
 def search_target(pipe: Pipeline, target: BatchTarget, overrides: dict[str, Any], device: str) -> Outcome:
@@ -86,23 +88,31 @@ def search_target(pipe: Pipeline, target: BatchTarget, overrides: dict[str, Any]
         finally:
             records.close()
     except GlassError as err:
-        return Outcome(target, key, None, str(err), time.perf_counter() - start)
+        card, error = None, str(err)
     except Exception as err:  # noqa: BLE001 - one target's failure must not end the other targets
-        return Outcome(target, key, None, f"{type(err).__name__}: {err}", time.perf_counter() - start)
-    return Outcome(target, key, card, None, time.perf_counter() - start)
+        card, error = None, f"{type(err).__name__}: {err}"
+    else:
+        error = None
+    # The picture's bytes are not sent back (a Ray worker's outcome travels to the driver).
+    return Outcome(dataclasses.replace(target, data=None), key, card, error, time.perf_counter() - start)
 
 
-def write_outcome(outcome: Outcome, out_dir: Path, preset: Preset) -> dict[str, Any]:
-    """Save the result and run card (each file atomically), then append the index line; return it."""
+def write_outcome(outcome: Outcome, out_dir: Path, preset: Preset,
+                  overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Save the result and run card (each file atomically), then append the index line; return it.
+
+    The files are named after the target and the start of its run key (e.g. 0003-a-red-3-9f2c01ab.png):
+    a rerun with other settings writes beside the earlier results, never over them.
+    """
     t = outcome.target
     row: dict[str, Any] = {"index": t.index, "key": outcome.key, "target": t.describe(), "preset": preset.name,
-                           "task": preset.task, "seed": t.seed, "settings": t.settings,
-                           "seconds": round(outcome.seconds, 3)}
+                           "task": preset.task, "seed": t.seed, "overrides": overrides or {},
+                           "settings": t.settings, "seconds": round(outcome.seconds, 3)}
     if outcome.card is None or outcome.card.last is None:
         row.update(status="error", message=outcome.error or "The search gave no result.")
     else:
         last = outcome.card.last
-        files = save_atomic(outcome.card, out_dir, t.stem())
+        files = save_atomic(outcome.card, out_dir, f"{t.stem()}-{outcome.key[:8]}")
         row.update(status="ok", similarity=last.similarity, evaluations=last.evaluations, files=files)
         if last.realism is not None:  # the second objective: the discriminator's, or GPT-2's fluency
             row["realism" if preset.task == "text2image" else "fluency"] = last.realism
@@ -127,12 +137,12 @@ def save_atomic(card: RunCard, out_dir: Path, stem: str) -> list[str]:
     return [p.name for p in paths]
 
 
-Searcher = Callable[[list[BatchTarget]], Iterator[Outcome]]
+Searcher = Callable[[Iterable[BatchTarget]], Iterator[Outcome]]
 
 
 def local_searcher(pipe: Pipeline, overrides: dict[str, Any], device: str) -> Searcher:
     """Targets searched one after the other in this process, with `pipe`."""
-    def search(todo: list[BatchTarget]) -> Iterator[Outcome]:
+    def search(todo: Iterable[BatchTarget]) -> Iterator[Outcome]:
         for target in todo:
             yield search_target(pipe, target, overrides, device)
 
@@ -143,7 +153,7 @@ def run_batch(targets: list[BatchTarget], preset: Preset, out_dir: Path, overrid
               searcher: Searcher) -> BatchSummary:
     """Search every target not already ok in out_dir's index; write results as they arrive, then the report.
 
-    `searcher` hands back outcomes for a list of targets, in any order: `local_searcher`, or
+    `searcher` hands back outcomes for an iterable of targets, in any order: `local_searcher`, or
     glass_core.batch_ray's pool of workers.
     """
     from tqdm import tqdm
@@ -152,18 +162,29 @@ def run_batch(targets: list[BatchTarget], preset: Preset, out_dir: Path, overrid
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    done = {r["key"] for r in read_index(out_dir) if r.get("status") == "ok"}
-    todo = [t for t in targets if t.key(preset.name, overrides) not in done]
-    summary = BatchSummary(len(targets), len(targets) - len(todo), 0, 0)
-    bar = tqdm(total=len(targets), initial=summary.skipped, unit="target", desc=preset.name)
-    try:
-        for outcome in searcher(todo):
-            row = write_outcome(outcome, out_dir, preset)
-            summary.ran += 1
-            summary.failed += row["status"] != "ok"
-            bar.update(1)
-            bar.set_postfix(failed=summary.failed)
-    finally:
-        bar.close()
-        write_report(out_dir)
+    with folder_lock(out_dir):  # one process writes a folder at a time
+        done = done_keys(out_dir)
+        summary = BatchSummary(len(targets), 0, 0, 0)
+        bar = tqdm(total=len(targets), unit="target", desc=preset.name)
+
+        def todo() -> Iterator[BatchTarget]:
+            """The targets not done yet; each picture is read (bounded, once) only when its turn comes."""
+            for target in targets:
+                target = target.with_data()
+                if target.key(preset.name, overrides) in done:
+                    summary.skipped += 1
+                    bar.update(1)
+                    continue
+                yield target
+
+        try:
+            for outcome in searcher(todo()):
+                row = write_outcome(outcome, out_dir, preset, overrides)
+                summary.ran += 1
+                summary.failed += row["status"] != "ok"
+                bar.update(1)
+                bar.set_postfix(failed=summary.failed)
+        finally:
+            bar.close()
+            write_report(out_dir)
     return summary

@@ -7,8 +7,9 @@ and its target retried (max_restarts / max_task_retries). Ray is imported only h
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from glass_core.batch import Outcome
 from glass_core.batch_targets import BatchTarget
@@ -91,11 +92,23 @@ def ray_searcher(preset: Preset, overrides: dict[str, Any], device: str | None, 
             ray.kill(actor)
         raise GlassError(errors[0])
 
-    def search(todo: list[BatchTarget]) -> Iterator[Outcome]:
+    def search(todo: Iterable[BatchTarget]) -> Iterator[Outcome]:
         pool = ActorPool(actors)
-        try:
+        targets = iter(todo)
+
+        def submit(count: int) -> None:
             # Pictures travel by value: a worker on another machine need not see the driver's files.
-            yield from pool.map_unordered(lambda actor, t: actor.search.remote(t.with_data(), overrides), todo)
+            for target in itertools.islice(targets, count):
+                pool.submit(lambda actor, t: actor.search.remote(t.with_data(), overrides), target)
+
+        try:
+            # One target per worker, the next as one finishes (not map_unordered, which takes every
+            # target at once): each picture is read when its turn comes.
+            submit(len(actors))
+            while pool.has_next():
+                outcome = pool.get_next_unordered()
+                submit(1)
+                yield outcome
         finally:
             for actor in actors:
                 ray.kill(actor)

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> Path:
     """Run one search with a progress bar; write the result and run.json; return the folder."""
     from tqdm import tqdm
 
+    from glass_core.batch_cli import out_folder
     from glass_core.images import open_image
     from glass_core.pipeline import Pipeline
     from glass_core.runcard import RunCard, describe_target
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace) -> Path:
     if args.task == "image2text" and not Path(args.target).is_file():
         raise BadInputError(f"{args.target}: no such file.")
     target = args.target if args.task == "text2image" else open_image(args.target)
+    out_folder(args.out, create=True)  # a file or unwritable folder: one error line, before the search
     device = args.device or default_device()
     pipe = Pipeline.from_preset(preset, device=device, weights_root=args.weights)
     card = RunCard(preset, describe_target(target), device=device)

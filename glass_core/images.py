@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -16,13 +18,46 @@ MAX_PIXELS = 40_000_000  # about 6300 x 6300; larger claims are treated as decom
 WORK_SIDE = 1024  # what CLIP sees is 224 px: keep at most this much of a huge picture
 
 
+def _too_big(size: int, limit: int) -> BadInputError:
+    return BadInputError(f"The image file is {size / 2**20:.0f} MB; the limit is {limit // 2**20} MB.")
+
+
+def read_bounded(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A regular file's bytes, checked before reading (no FIFO, device or file over `limit`), read once.
+
+    The type and size come from stat first, so /dev/zero or a FIFO is never opened for reading;
+    the open itself does not block (O_NONBLOCK), fstat checks the file that was opened, and the
+    read stops at limit + 1 bytes whatever the file grows to meanwhile.
+    """
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise BadInputError(f"{path}: not a regular file.")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: no such file.") from None
+    except OSError as err:
+        raise BadInputError(f"{path}: cannot read it ({err.strerror or err}).") from None
+    except ValueError:  # a NUL byte in the name
+        raise BadInputError(f"{str(path)!r}: not a valid file name.") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInputError(f"{path}: not a regular file.")
+        if info.st_size > limit:
+            raise _too_big(info.st_size, limit)
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise _too_big(len(data), limit)
+    return data
+
+
 def open_image(source: str | Path | bytes | Image.Image) -> Image.Image:
     """A path, bytes or PIL image as an RGB PIL image, or one clear BadInputError."""
     if isinstance(source, Image.Image):
         return to_rgb(source)
-    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
+    data = read_bounded(source) if isinstance(source, (str, Path)) else bytes(source)
     if len(data) > MAX_FILE_BYTES:
-        raise BadInputError(f"The image file is {len(data) / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB.")
+        raise _too_big(len(data), MAX_FILE_BYTES)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -10,7 +10,6 @@ read literally (a weighted "a | b:0.5" caption is one text here).
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 from pathlib import Path
@@ -34,30 +33,43 @@ def clip_score(scorer: ClipScorer, caption: str, image: Any) -> tuple[float, flo
     return CLIPSCORE_W * max(cos, 0.0), cos
 
 
-def _pair(row: dict[str, Any], out_dir: Path) -> tuple[str, Any]:
-    """The (caption, picture) that CLIPScore compares for one finished target."""
-    from glass_core.images import open_image
+def _pair(row: dict[str, Any], out_dir: Path) -> tuple[str, Any, str]:
+    """The (caption, picture, result file name) that CLIPScore compares for one finished target.
 
-    result = out_dir / row["files"][0]
+    The result must be a file inside the batch folder (batch_index.result_files) and every file is
+    read bounded (glass_core.images.read_bounded); anything else is one BadInputError for this row.
+    """
+    from glass_core.batch_index import result_files
+    from glass_core.images import open_image, read_bounded
+
+    result = result_files(row, out_dir)[0]
+    target = row.get("target")
+    if not isinstance(target, dict):
+        raise BadInputError("its index line names no target.")
     if row.get("task", "text2image") == "text2image":
-        return row["target"]["caption"], open_image(result)
-    image = Path(row["target"]["image"])
-    if not image.is_file():
-        raise BadInputError(f"{image}: the target picture is no longer there.")
-    return result.read_text(encoding="utf-8").strip(), open_image(image)
+        if not isinstance(target.get("caption"), str):
+            raise BadInputError("its index line names no caption.")
+        return target["caption"], open_image(result), row["files"][0]
+    if not isinstance(target.get("image"), str):
+        raise BadInputError("its index line names no target picture.")
+    try:
+        caption = read_bounded(result).decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BadInputError(f"{row['files'][0]}: the found caption is not UTF-8 text.") from None
+    return caption, open_image(target["image"]), row["files"][0]
 
 
 def clipscores(scorer: ClipScorer, out_dir: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """CLIPScore of every ok row, with mean and median; targets that cannot be scored are listed."""
+    """CLIPScore of every ok row, with mean and median; targets that cannot be scored are listed with why."""
     per_target, skipped = [], []
     for row in rows:
         try:
-            caption, image = _pair(row, out_dir)
+            caption, image, name = _pair(row, out_dir)
         except GlassError as err:
-            skipped.append({"index": row["index"], "key": row["key"], "message": str(err)})
+            skipped.append({"index": row.get("index"), "key": row.get("key"), "message": str(err)})
             continue
         score, cos = clip_score(scorer, caption, image)
-        per_target.append({"index": row["index"], "key": row["key"], "file": row["files"][0],
+        per_target.append({"index": row.get("index"), "key": row.get("key"), "file": name,
                            "caption": caption, "clip_score": score, "cosine": cos})
     values = [p["clip_score"] for p in per_target]
     return {"metric": "CLIPScore", "formula": "2.5 * max(cos(c, v), 0)", "source": "Hessel et al., EMNLP 2021",
@@ -72,28 +84,34 @@ def compute_metrics(scorer: ClipScorer, out_dir: Path, clip: str, reference: Pat
     from glass_core.batch_index import latest_rows, read_index
     from glass_core.report import write_report
 
+    from glass_core.batch_lock import folder_lock
+    from glass_core.jsonsafe import dumps
+
     out_dir = Path(out_dir)
     rows = [r for r in latest_rows(read_index(out_dir)) if r.get("status") == "ok"]
     if not rows:
         raise BadInputError(f"{out_dir}: no finished targets in index.jsonl to measure.")
-    result = {"clip": clip, **clipscores(scorer, out_dir, rows)}
-    if reference is not None:
-        from glass_core.fidelity import fid_and_is
+    with folder_lock(out_dir):  # not while a batch writes this folder
+        result = {"clip": clip, **clipscores(scorer, out_dir, rows)}
+        if reference is not None:
+            from glass_core.fidelity import fid_and_is
 
-        if any(r.get("task") != "text2image" for r in rows):
-            raise BadInputError("FID and IS measure pictures: --reference needs a text → image batch.")
-        result.update(fid_and_is([out_dir / r["files"][0] for r in rows], Path(reference), device, weights_root))
-    tmp = out_dir / f".{METRICS}.tmp"
-    tmp.write_text(json.dumps(result, indent=1), encoding="utf-8")
-    os.replace(tmp, out_dir / METRICS)
-    write_report(out_dir)
+            if any(r.get("task") != "text2image" for r in rows):
+                raise BadInputError("FID and IS measure pictures: --reference needs a text → image batch.")
+            # Only the results that could be scored: each inside the folder and readable.
+            files = [out_dir / p["file"] for p in result["per_target"]]
+            result.update(fid_and_is(files, Path(reference), device, weights_root))
+        tmp = out_dir / f".{METRICS}.tmp"
+        tmp.write_text(dumps(result, indent=1), encoding="utf-8")
+        os.replace(tmp, out_dir / METRICS)
+        write_report(out_dir)
     return result
 
 
 def describe(result: dict[str, Any]) -> str:
     """What the metrics command prints: one line per target, then the summary."""
-    lines = [f"{p['index']:>5}  CLIPScore {p['clip_score']:.4f}  {p['file']}" for p in result["per_target"]]
-    lines += [f"{s['index']:>5}  not scored: {s['message']}" for s in result["not_scored"]]
+    lines = [f"{p['index']!s:>5}  CLIPScore {p['clip_score']:.4f}  {p['file']}" for p in result["per_target"]]
+    lines += [f"{s['index']!s:>5}  not scored: {s['message']}" for s in result["not_scored"]]
     if result["n"]:
         lines.append(f"CLIPScore ({result['formula']}, {result['clip']}): mean {result['mean']:.4f},"
                      f" median {result['median']:.4f} over {result['n']} targets")
@@ -108,7 +126,7 @@ def preset_of(out_dir: Path) -> str:
     """The preset a batch folder was searched with, from its index."""
     from glass_core.batch_index import read_index
 
-    names = {r.get("preset") for r in read_index(out_dir) if r.get("status") == "ok"}
+    names = {r["preset"] for r in read_index(out_dir) if r.get("status") == "ok" and isinstance(r.get("preset"), str)}
     if not names:
         raise BadInputError(f"{out_dir}: no finished targets in index.jsonl to measure.")
     if len(names) > 1:

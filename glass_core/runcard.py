@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import io
-import json
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,6 +13,7 @@ from typing import Any
 
 from PIL import Image
 
+from glass_core.jsonsafe import dumps
 from glass_core.presets import Preset
 from glass_core.records import GenerationRecord
 
@@ -107,5 +107,5 @@ def save(card: RunCard, folder: Path, *, stem: str | None = None) -> list[Path]:
         data["result"]["file"] = result.name
         written.append(result)
     written.append(folder / (f"{stem}.json" if stem else "run.json"))
-    written[-1].write_text(json.dumps(data, indent=1), encoding="utf-8")
+    written[-1].write_text(dumps(data, indent=1), encoding="utf-8")  # strict JSON: NaN and ±inf as null
     return written

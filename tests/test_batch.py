@@ -57,7 +57,8 @@ def test_a_captions_file_gives_results_index_and_report(tmp_path):
     rows = index(out)
     assert [r["target"] for r in rows] == [{"caption": c} for c in CAPTIONS[:3]]
     assert [r["seed"] for r in rows] == [0, 1, 2] and {r["status"] for r in rows} == {"ok"}
-    assert rows[0]["files"] == ["0000-a-red-3-on-a-blue-background.png", "0000-a-red-3-on-a-blue-background.json"]
+    stem = f"0000-a-red-3-on-a-blue-background-{rows[0]['key'][:8]}"  # the run key: other settings, other names
+    assert rows[0]["files"] == [f"{stem}.png", f"{stem}.json"]
     report = (out / "report.html").read_text()
     for r in rows:
         png, card = (out / name for name in r["files"])
@@ -210,12 +211,14 @@ def test_a_picture_sent_by_value_needs_no_file_and_keeps_its_key(tmp_path):
     picture = tmp_path / "red-7.png"
     shutil.copy(EXAMPLES / "red-7-on-blue.png", picture)
     target = BatchTarget(0, image=picture, seed=3)
-    sent, key = target.with_data(), target.key("mini_gpt2", {})
+    sent = target.with_data()
+    key = sent.key("mini_gpt2", {})
     picture.unlink()
-    assert sent.key("mini_gpt2", {}) == key != target.key("mini_gpt2", {})
+    assert sent.with_data().key("mini_gpt2", {}) == key != target.key("mini_gpt2", {})  # unread: no identity
     pipe = Pipeline.from_preset("mini_gpt2", device="cpu", weights_root=REPO_WEIGHTS)
     outcome = batch.search_target(pipe, sent, {"generations": 2, "pop_size": 8}, "cpu")
     assert outcome.error is None and outcome.card.last.output.startswith("the picture of")
+    assert target.with_data().unread.endswith("red-7.png: no such file.")
     assert batch.search_target(pipe, target, {"generations": 2}, "cpu").error.endswith("red-7.png: no such file.")
 
 

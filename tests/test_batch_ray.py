@@ -86,3 +86,24 @@ def test_ray_is_imported_only_for_ray_batches():
     code = ("import sys, glass_core.cli, glass_core.batch_cli, glass_core.batch, glass_core.report;"
             "sys.exit('ray' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=TESTS.parent).returncode == 0
+
+
+def test_ray_workers_take_targets_as_they_free_up_so_pictures_are_read_in_turn(local_ray):
+    """Each picture is read (BatchTarget.with_data) when its turn comes, not all before the first search."""
+    from glass_core.batch_ray import ray_searcher
+    from glass_core.batch_targets import BatchTarget
+    from glass_core.presets import get_preset
+
+    taken: list[int] = []
+
+    def targets():
+        for i, caption in enumerate(CAPTIONS[:3]):
+            taken.append(i)
+            yield BatchTarget(i, caption=caption, seed=i)
+
+    overrides = {"generations": 1, "pop_size": 4}
+    searcher, _, n = ray_searcher(get_preset("mini_gan", **overrides), overrides, "cpu", None, 1)
+    outcomes = searcher(targets())
+    first = next(outcomes)
+    assert n == 1 and first.error is None and taken == [0, 1]  # the one in flight, and the one sent after it
+    assert sorted(o.target.index for o in [first, *outcomes]) == [0, 1, 2] and taken == [0, 1, 2]
