@@ -4,10 +4,10 @@ Benchmarks: the embedded digits set (mini GAN + mini CLIP, judged independently)
 targets at the paper's genome sizes (experiments/compare/planted.py: BigGAN-deep 128 reals + 1000
 bits, StyleGAN2 z 512, GPT-2's 20 tokens in its full vocabulary), plus `captions`: the trained mini
 GPT-2 captioning held-out pictures, and `noise`: a diffusion-sized noise genome (4×64×64) against
-best-of-N random sampling (experiments/compare/noise.py). Each benchmark writes benchmarks/search_quality/<name>.json; the
-page benchmarks/search_quality.md is rebuilt from every record there, so benchmarks can run in
-separate processes (one per core) and still make one page; --keep re-measures some contenders
-against a record's references.
+best-of-N random sampling (experiments/compare/noise.py). Each benchmark writes
+benchmarks/search_quality/<name>.json; the page benchmarks/search_quality.md is rebuilt from every
+record there, so benchmarks can run in separate processes (one per core) and still make one page;
+--keep re-measures some contenders against a record's references.
 """
 
 from __future__ import annotations

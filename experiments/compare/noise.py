@@ -39,6 +39,7 @@ NOISE_METHODS: tuple[Method, ...] = (
     Method("GA, noise operators with per-gene swap", {"optimizer": "ga", "operators": SWAP}),
     Method("GA, noise operators with VP step 0.1", {"optimizer": "ga", "operators": FINE}),
     Method("polish, noise operators", {"optimizer": "polish", "operators": "noise"}),
+    Method("zero-order search around a pivot (Ma et al.)", {"optimizer": "pivot", "operators": "noise"}),
     Method(BEST_OF_N_ALL, {"optimizer": "random", "operators": "noise"}, full_budget=True),
 )
 
