@@ -217,7 +217,7 @@ OPTIMIZERS: dict[str, Spec] = {
                    " (where the generator allows), one class or one token changed",
                    settings={"elites": 2, "steps": 2, "step_size": 0.3, "bit_moves": 4, "int_moves": 4}),
     "pivot": Spec(_pivot, "zero-order search (Ma et al. 2025): variance-preserving neighbours of the best genome"
-                  " so far", multi_objective=False, needs_reals=True, settings={"step": 0.3}),
+                  " so far", multi_objective=False, needs_reals=True, settings={"step": 0.1}),
 }
 
 

@@ -28,16 +28,16 @@ POP = 16  # the diffusion presets': 16 pictures a generation
 REFERENCE_SEEDS = (101, 102, 103, 104, 105)  # best-of-N at the full budget, per target; the median is the reference
 BEST_OF_N = "best-of-N random sampling"
 BEST_OF_N_ALL = "best-of-N random sampling, other seeds, all N"
-SWAP = {"name": "noise-swap", **{k: v for k, v in vars(NOISE_OPERATORS).items() if k != "name"},
-        "real_crossover": "swap"}
-FINE = {"name": "noise-fine", **{k: v for k, v in vars(NOISE_OPERATORS).items() if k != "name"}, "vp_step": 0.1}
+NOISE = {k: v for k, v in vars(NOISE_OPERATORS).items() if k != "name"}
+SWAP = {"name": "noise-swap", **NOISE, "real_crossover": "swap"}
+COARSE = {"name": "noise-coarse", **NOISE, "vp_step": 0.3}
 
 NOISE_METHODS: tuple[Method, ...] = (
     Method(BEST_OF_N, {"optimizer": "random", "operators": "noise"}),
     Method("paper GA", {"optimizer": "ga", "operators": "paper"}),
-    Method("GA, noise operators (blocks + VP mutation)", {"optimizer": "ga", "operators": "noise"}),
+    Method("GA, noise operators (blocks + VP step 0.1)", {"optimizer": "ga", "operators": "noise"}),
     Method("GA, noise operators with per-gene swap", {"optimizer": "ga", "operators": SWAP}),
-    Method("GA, noise operators with VP step 0.1", {"optimizer": "ga", "operators": FINE}),
+    Method("GA, noise operators with VP step 0.3", {"optimizer": "ga", "operators": COARSE}),
     Method("polish, noise operators", {"optimizer": "polish", "operators": "noise"}),
     Method("zero-order search around a pivot (Ma et al.)", {"optimizer": "pivot", "operators": "noise"}),
     Method(BEST_OF_N_ALL, {"optimizer": "random", "operators": "noise"}, full_budget=True),
