@@ -128,7 +128,8 @@ def write_page(folder: Path) -> Path:
         by_name = {x["name"]: x["summary"] for x in b["methods"]}
         d, p = by_name.get(default or ""), by_name.get("paper GA")
         # A benchmark with its own reference names its own floor and calibration rows.
-        floor, whole = by_name.get(b.get("floor", "random search")), by_name.get(b.get("calibration", CALIBRATION))
+        floor = by_name.get(b.get("floor", "random search"))
+        whole = by_name.get(b.get("calibration", CALIBRATION))
         if "reference_about" in b:
             notes.append(f"{b['name']}: the reference is {b['reference_about']}; \"within a fifth\" reads"
                          f" within {b['share']} of its evaluations, random search is {b['floor']} and the last"
