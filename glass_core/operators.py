@@ -9,6 +9,7 @@ the whole search.
 
 from __future__ import annotations
 
+from functools import partial
 from types import SimpleNamespace
 
 import numpy as np
@@ -23,6 +24,7 @@ from pymoo.operators.mutation.pm import PM
 from scipy.stats import truncnorm
 
 from glass_core.generators.base import LatentSpace
+from glass_core.noise_operators import block_crossover, swap_crossover, vp_mutation
 from glass_core.presets import Operators
 
 
@@ -78,6 +80,8 @@ class LatentCrossover(Crossover):
         super().__init__(2, 2, prob=ops.mixed_mating_prob if mixed else ops.sbx_prob)
         self.seg = _Segments(latent, ops.int_margin)
         self.sbx = SBX(eta=ops.sbx_eta, prob=1.0)
+        self.cross_reals = {"sbx": self._sbx_reals, "swap": swap_crossover,
+                            "blocks": partial(block_crossover, channels=ops.noise_channels)}[ops.real_crossover]
         self.int_cross = self.sbx if ops.int_crossover == "sbx" else UX(prob=1.0)
         self.hux = HUX(prob=1.0)
         self.hux_prob = 1.0 if mixed else ops.hux_prob
@@ -85,7 +89,7 @@ class LatentCrossover(Crossover):
     def _do(self, problem, X, *args, random_state=None, **kwargs):
         lat, out = self.seg.latent, X.copy()
         if lat.n_real:
-            out[..., lat.reals] = self.sbx._do(self.seg.reals, X[..., lat.reals], random_state=random_state)
+            out[..., lat.reals] = self.cross_reals(X[..., lat.reals], random_state)
         if lat.n_int:
             ints = self.int_cross._do(self.seg.ints, X[..., lat.ints], random_state=random_state)
             out[..., lat.ints] = np.rint(ints) if self.seg.round_ints else ints
@@ -96,9 +100,12 @@ class LatentCrossover(Crossover):
             out[:, use, lat.bits] = mixed[:, use]
         return out
 
+    def _sbx_reals(self, parents: np.ndarray, random_state: np.random.Generator) -> np.ndarray:
+        return self.sbx._do(self.seg.reals, parents, random_state=random_state)
+
 
 class LatentMutation(Mutation):
-    """Polynomial mutation on reals and integers, bit-flip on bits."""
+    """Polynomial (or variance-preserving) mutation on reals, polynomial on integers, bit-flip on bits."""
 
     def __init__(self, latent: LatentSpace, ops: Operators):
         super().__init__(prob=1.0)  # each segment decides below how often it mutates
@@ -109,15 +116,19 @@ class LatentMutation(Mutation):
         self.reset_rate = ops.pm_gene_prob  # per token, for int_mutation "reset" (None: 1/n_int)
         self.reset_ints = ops.int_mutation == "reset"
         self.bitflip_rate = ops.bitflip_rate if ops.bitflip_rate is not None else 1 / max(latent.n_bits, 1)
+        self.vp = (ops.vp_step, ops.vp_prob) if ops.real_mutation == "vp" else None
 
     def _do(self, problem, X, *args, random_state=None, **kwargs):
         lat, out = self.seg.latent, X.copy()
-        segments = ((lat.reals, self.seg.reals),) + (() if self.reset_ints else ((lat.ints, self.seg.ints),))
+        reals = () if self.vp else ((lat.reals, self.seg.reals),)
+        segments = reals + (() if self.reset_ints else ((lat.ints, self.seg.ints),))
         for sl, sub in segments:
             if sl.stop > sl.start:
                 rows = random_state.random(len(X)) < self.pm_prob
                 mutated = self.pm._do(sub, X[:, sl], random_state=random_state)
                 out[rows, sl] = mutated[rows]
+        if self.vp and lat.n_real:
+            out[:, lat.reals] = vp_mutation(X[:, lat.reals], random_state, *self.vp)
         if self.reset_ints and lat.n_int:
             out[:, lat.ints] = self._reset(X[:, lat.ints], random_state)
         if self.seg.round_ints:

@@ -25,6 +25,7 @@ from glass_core.gradient import GradientSettings, Refiner, is_differentiable
 from glass_core.operators import LatentCrossover, LatentMutation, LatentRepair, LatentSampling
 from glass_core.polish import ElitePolish, PolishSettings
 from glass_core.presets import Preset
+from glass_core.zero_order import PivotSearch
 
 if TYPE_CHECKING:
     from glass_core.objective import Evaluator
@@ -186,6 +187,10 @@ def _polish(generator: Generator, preset: Preset, initial: np.ndarray | None, ev
     return ElitePolish(genetic(generator, preset, initial), generator.latent, settings, refiner)
 
 
+def _pivot(generator: Generator, preset: Preset, initial: np.ndarray | None, evaluate: Evaluator, spec: Spec):
+    return PivotSearch(generator, preset.pop_size, initial, **spec.settings)
+
+
 Builder = Callable[[Generator, Preset, "np.ndarray | None", "Evaluator", "Spec"], Any]
 
 
@@ -211,6 +216,8 @@ OPTIMIZERS: dict[str, Spec] = {
     "polish": Spec(_polish, "the GA plus local moves around its best genomes: gradient steps on the reals"
                    " (where the generator allows), one class or one token changed",
                    settings={"elites": 2, "steps": 2, "step_size": 0.3, "bit_moves": 4, "int_moves": 4}),
+    "pivot": Spec(_pivot, "zero-order search (Ma et al. 2025): variance-preserving neighbours of the best genome"
+                  " so far", multi_objective=False, needs_reals=True, settings={"step": 0.1}),
 }
 
 

@@ -62,6 +62,27 @@ def test_page_marks_the_presets_default_and_lists_per_run_figures(tmp_path):
     assert "| stylegan2 | polish | 1/2 | 1/2 | – | – |" in page
 
 
+def test_the_noise_benchmark_marks_the_diffusion_default_and_names_its_own_reference(tmp_path):
+    runs = [{"reach": 100, "final_best": 0.99, "short_by": 0.0, "seconds": 1.0}]
+    methods = [{"name": name, "preset": "planted_noise", "overrides": ov, "budget": budget,
+                "summary": summarise(runs, 400, (400,)), "runs": runs}
+               for name, ov, budget in (("best-of-N", {"optimizer": "random", "operators": "noise"}, 400),
+                                        ("GA, noise", {"optimizer": "ga", "operators": "noise"}, 400),
+                                        ("best-of-N, all N", {"optimizer": "random", "operators": "noise"}, 1600))]
+    record = _record(methods)
+    # No preset of that name: the default is the genome kind's (presets.DEFAULT_SEARCH["diffusion"]).
+    record["benchmark"] |= {"name": "noise", "preset": "planted_noise", "search": "diffusion", "share": "a quarter",
+                            "reference_about": "the median of best-of-N", "floor": "best-of-N",
+                            "calibration": "best-of-N, all N", "target_evaluations": 400}
+    text = benchmark_markdown(record)
+    assert "Reference: the median of best-of-N." in text and "| method | reached within a quarter |" in text
+    assert "| **GA, noise** (glass default) | 1/1 |" in text
+    (tmp_path / "q").mkdir()
+    (tmp_path / "q" / "noise.json").write_text(json.dumps(record))
+    page = write_page(tmp_path / "q").read_text()
+    assert "| noise | GA, noise | 1/1 | – | 1/1 | 1/1 |" in page and "within a quarter of its evaluations" in page
+
+
 def test_prompts_are_held_out_and_readable():
     captions = prompts(4)
     assert len(set(captions)) == 4 and captions == prompts(4)

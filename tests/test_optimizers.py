@@ -18,7 +18,7 @@ from glass_core.weights import REPO_WEIGHTS
 CAPTION = "a red dog in the woods"
 
 
-@pytest.mark.parametrize("optimizer", ["ga", "random", "cmaes", "hybrid", "polish"])
+@pytest.mark.parametrize("optimizer", ["ga", "random", "cmaes", "hybrid", "polish", "pivot"])
 def test_each_optimizer_improves_and_reproduces(biggan, optimizer):
     run = dict(generations=4, pop_size=8, seed=3, optimizer=optimizer)
     first = list(biggan.search(CAPTION, **run))

@@ -3,10 +3,11 @@
 Benchmarks: the embedded digits set (mini GAN + mini CLIP, judged independently) and planted
 targets at the paper's genome sizes (experiments/compare/planted.py: BigGAN-deep 128 reals + 1000
 bits, StyleGAN2 z 512, GPT-2's 20 tokens in its full vocabulary), plus `captions`: the trained mini
-GPT-2 captioning held-out pictures. Each benchmark writes benchmarks/search_quality/<name>.json; the
-page benchmarks/search_quality.md is rebuilt from every record there, so benchmarks can run in
-separate processes (one per core) and still make one page; --keep re-measures some contenders
-against a record's references.
+GPT-2 captioning held-out pictures, and `noise`: a diffusion-sized noise genome (4×64×64) against
+best-of-N random sampling (experiments/compare/noise.py). Each benchmark writes
+benchmarks/search_quality/<name>.json; the page benchmarks/search_quality.md is rebuilt from every
+record there, so benchmarks can run in separate processes (one per core) and still make one page;
+--keep re-measures some contenders against a record's references.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 
 from experiments.common import command, new_record, write_record
 from experiments.compare.benchmarks import Plan, digits, planted
+from experiments.compare.noise import NOISE_METHODS, noise
 from experiments.compare.report import benchmark_markdown, write_page
 from experiments.compare.run import METHODS
 from glass_core.weights import default_weights_root
@@ -29,15 +31,19 @@ OUT = Path("benchmarks") / "search_quality"
 # Runs per contender: targets × seeds = 16 everywhere, over 8 targets: with 2 targets × 8 seeds
 # GPT-2's record hung on one target whose reference (0.9980) one run in 40 reached.
 PLANS = {name: Plan(8, (1, 2)) for name in ("digits", "biggan", "stylegan2", "gpt2", "captions")}
+# noise: best-of-N's full budget N = 16 × 100 = 1,600 evaluations (Ma et al. ran 1,920), a quarter to contenders.
+PLANS["noise"] = Plan(8, (1, 2), generations=100)
+MEASURES = {"digits": digits, "noise": noise}
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m experiments.compare", description=__doc__.splitlines()[0])
     p.add_argument("--benchmarks", nargs="+", choices=list(PLANS), default=list(PLANS), help="default: all")
-    p.add_argument("--methods", nargs="+", choices=[m.name for m in METHODS], help="default: all")
+    p.add_argument("--methods", nargs="+", choices=sorted({m.name for m in METHODS + NOISE_METHODS}),
+                   help="default: all of the benchmark's")
     p.add_argument("--targets", type=int, help="targets per benchmark (default: its plan's)")
     p.add_argument("--seeds", type=int, nargs="+", help="contender seeds per target (default: its plan's)")
-    p.add_argument("--generations", type=int, default=500, help="the paper GA's generations (default 500)")
+    p.add_argument("--generations", type=int, help="the reference's generations (default: its plan's)")
     p.add_argument("--weights", type=Path, help="weights root (default: weights/ or $GLASS_WEIGHTS)")
     # One thread: on a shared 2-core machine torch's default two spun against other processes.
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 0: torch's default)")
@@ -65,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    methods = [m for m in METHODS if not args.methods or m.name in args.methods]
     root = args.weights or default_weights_root()
 
     def log(line: str) -> None:
@@ -73,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
 
     for name in args.benchmarks:
         base = PLANS[name]
-        plan = Plan(args.targets or base.targets, tuple(args.seeds or base.seeds), args.generations)
+        plan = Plan(args.targets or base.targets, tuple(args.seeds or base.seeds), args.generations or base.generations)
         previous = _previous(args.out / f"{name}.json", plan) if args.keep else None
-        measure = digits if name == "digits" else partial(planted, name)
+        pool = NOISE_METHODS if name == "noise" else METHODS
+        methods = [m for m in pool if not args.methods or m.name in args.methods]
+        measure = MEASURES.get(name) or partial(planted, name)
         result = measure(methods, plan, root, log, previous)
         record = new_record(command("experiments.compare", argv), benchmark=result)
         write_record(record, args.out / name, benchmark_markdown(record))
