@@ -31,6 +31,7 @@ from glass_core.pipeline import Pipeline
 from glass_core.presets import get_preset
 from glass_core.records import GenerationRecord
 from glass_core.runcard import RunCard, describe_target, save
+from glass_core.targets import describe_parts
 
 TOP_K = 6  # individuals in the gallery / table of the current best
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
                     gr.Warning(note)
                 run.notes += list(rec.notes)
             run.card.add(rec)
+            run.timelapse.add(rec)
             run.front = rec.front
             control.record, control.preset = rec, preset
             # Stop pressed: this generation is the last one, and its update carries the files.
@@ -190,6 +192,8 @@ def _files(run: Run | None, control: Control | None) -> list[str] | None:
     stem = f"glass-{run.preset}-seed{run.card.preset.seed}-gen{run.card.last.generation}"
     folder = Path(tempfile.mkdtemp(prefix="glass-run-"))
     files = [str(path) for path in save(run.card, folder, stem=stem)]
+    if (lapse := run.timelapse.save(folder / f"{stem}-timelapse")) is not None:  # pictures only
+        files.append(str(lapse))
     if control is not None:
         forget_downloads(control)
         control.downloads = folder
@@ -205,14 +209,15 @@ def forget_downloads(control: Control | None) -> None:
 
 
 def text_to_image(caption: str, preset: str, generations: float, population: float, seed: float,
-                  use_discriminator: bool, control: Control | None = None) -> Iterator[ImageUpdate]:
-    """Search for an image that fits the caption; one update of every output per generation."""
+                  use_discriminator: bool, control: Control | None = None, picture: str | None = None,
+                  picture_weight: float = 1.0) -> Iterator[ImageUpdate]:
+    """Search for an image that fits the caption, or a picture, or both; one update of every output per generation."""
     control = control if control is not None else Control()
     if _cancelled_while_waiting(control):
         yield _unchanged(ImageUpdate, progress=STOPPED_BEFORE)
         return
-    stream = _stream("text2image", preset, lambda: inputs.caption(caption),
-                     (generations, population, seed, use_discriminator), control)
+    stream = _stream("text2image", preset, lambda: inputs.picture_target(caption, picture, picture_weight),
+                     (generations, population, seed, use_discriminator), control, describe=describe_parts)
     yield from image_updates(stream, control)
 
 

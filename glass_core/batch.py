@@ -34,6 +34,7 @@ class Outcome:
     card: RunCard | None
     error: str | None
     seconds: float
+    timelapse: bytes | None = None  # the animation's file (glass_core.timelapse), when asked for
 
 
 @dataclass
@@ -65,9 +66,14 @@ def _goal(task: str, target: BatchTarget) -> Any:
     return open_image(target.image)
 
 
-def search_target(pipe: Pipeline, target: BatchTarget, overrides: dict[str, Any], device: str) -> Outcome:
-    """Search one target to its last generation; a refused or failing target gives an Outcome with its error."""
+def search_target(pipe: Pipeline, target: BatchTarget, overrides: dict[str, Any], device: str,
+                  timelapse: bool = False) -> Outcome:
+    """Search one target to its last generation; a refused or failing target gives an Outcome with its error.
+
+    With `timelapse`, the Outcome also carries the run's timelapse (pictures only), encoded where the search ran.
+    """
     from glass_core.runcard import RunCard, describe_target
+    from glass_core.timelapse import Timelapse
 
     start = time.perf_counter()
     key = target.key(pipe.preset.name, overrides)
@@ -80,16 +86,19 @@ def search_target(pipe: Pipeline, target: BatchTarget, overrides: dict[str, Any]
         if target.image is not None:
             card.target["path"] = str(target.image)
         records = pipe.search(goal, **settings)
+        lapse = Timelapse() if timelapse else None
         try:
             for record in records:
                 card.add(record)
+                if lapse is not None:
+                    lapse.add(record)
         finally:
             records.close()
     except GlassError as err:
         return Outcome(target, key, None, str(err), time.perf_counter() - start)
     except Exception as err:  # noqa: BLE001 - one target's failure must not end the other targets
         return Outcome(target, key, None, f"{type(err).__name__}: {err}", time.perf_counter() - start)
-    return Outcome(target, key, card, None, time.perf_counter() - start)
+    return Outcome(target, key, card, None, time.perf_counter() - start, lapse.encode() if lapse else None)
 
 
 def write_outcome(outcome: Outcome, out_dir: Path, preset: Preset) -> dict[str, Any]:
@@ -104,6 +113,8 @@ def write_outcome(outcome: Outcome, out_dir: Path, preset: Preset) -> dict[str, 
         last = outcome.card.last
         files = save_atomic(outcome.card, out_dir, t.stem())
         row.update(status="ok", similarity=last.similarity, evaluations=last.evaluations, files=files)
+        if outcome.timelapse is not None:
+            row["timelapse"] = save_timelapse(outcome.timelapse, out_dir, t.stem())
         if last.realism is not None:  # the second objective: the discriminator's, or GPT-2's fluency
             row["realism" if preset.task == "text2image" else "fluency"] = last.realism
         if isinstance(last.output, str):
@@ -127,14 +138,27 @@ def save_atomic(card: RunCard, out_dir: Path, stem: str) -> list[str]:
     return [p.name for p in paths]
 
 
+def save_timelapse(data: bytes, out_dir: Path, stem: str) -> str:
+    """Write a target's timelapse beside its result, atomically; its file name."""
+    from glass_core.timelapse import suffix
+
+    path = out_dir / f"{stem}-timelapse{suffix()}"
+    scratch = out_dir / f".tmp-{path.name}"
+    scratch.write_bytes(data)
+    os.replace(scratch, path)
+    return path.name
+
+
 Searcher = Callable[[list[BatchTarget]], Iterator[Outcome]]
 
 
-def local_searcher(pipe: Pipeline, overrides: dict[str, Any], device: str) -> Searcher:
-    """Targets searched one after the other in this process, with `pipe`."""
+def local_searcher(pipe: Pipeline, overrides: dict[str, Any], device: str, timelapse: bool = False) -> Searcher:
+    """Targets searched one after the other in this process, with `pipe` (and their timelapses, if asked)."""
+    asked = {"timelapse": True} if timelapse else {}  # the plain call unless asked (tests wrap search_target)
+
     def search(todo: list[BatchTarget]) -> Iterator[Outcome]:
         for target in todo:
-            yield search_target(pipe, target, overrides, device)
+            yield search_target(pipe, target, overrides, device, **asked)
 
     return search
 
