@@ -251,6 +251,24 @@ def _text_to_image_tab() -> None:
     _wire_common(w, stop, save, files, state, control)
 
 
+def _picked_example(path: str | None) -> str | None:
+    """The example picture clicked, handed to the upload box as if uploaded."""
+    return path
+
+
+def _example_pictures(upload: gr.File) -> None:
+    """The example pictures as thumbnails: gr.Examples draws an Image input's examples as pictures (a File
+    input's as file names), so a hidden Image takes the click and passes the file on to the upload box."""
+    examples = sorted(EXAMPLES_DIR.glob("*.png"))
+    if not examples:
+        return
+    picked = gr.Image(type="filepath", visible=False, elem_id="i2t-example-picked")
+    # Never cached (Spaces cache examples with an fn by default): the click only fills the upload box.
+    gr.Examples([[str(p)] for p in examples], inputs=[picked], outputs=[upload], fn=_picked_example,
+                run_on_click=True, cache_examples=False, label="Example pictures", elem_id="i2t-examples",
+                api_visibility="private")
+
+
 def _image_to_text_tab() -> None:
     """Image in, caption out; a Pareto plot when fluency is a second objective."""
     state, control = _session_states()
@@ -261,9 +279,7 @@ def _image_to_text_tab() -> None:
                                elem_id="i2t-preview")
             w = _settings("image2text", "i2t")
             run, stop, save = _buttons("i2t")
-            examples = sorted(EXAMPLES_DIR.glob("*.png"))
-            if examples:
-                gr.Examples([[str(p)] for p in examples], inputs=[upload], label="Example pictures")
+            _example_pictures(upload)
         with gr.Column(scale=2):
             progress, notes, plot = _progress_and_plot("i2t", render=False)
             best = gr.Textbox(label="Best caption", interactive=False, elem_id="i2t-best")
