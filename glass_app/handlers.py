@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 import gradio as gr
 import numpy as np
@@ -21,10 +21,11 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from glass_app import inputs, views, zerogpu
+from glass_app import download_view, inputs, views, zerogpu
 from glass_app.state import PAGE_ONLY, Control, ImageUpdate, Run, TextUpdate, api_fields  # noqa: F401 (the page's API)
 from glass_core.availability import preset_status
 from glass_core.chunks import chunked_search
+from glass_core.downloads import DownloadStopped
 from glass_core.errors import GlassError
 from glass_core.generators import get_kind
 from glass_core.pipeline import Pipeline
@@ -55,6 +56,8 @@ def pipeline(name: str) -> Pipeline:
     """The preset's shared pipeline (loaded on first use), or a clear message of what is missing."""
     try:
         return Pipeline.from_preset(get_preset(name), device=device())
+    except DownloadStopped:  # Stop during the download: not a failure (glass_app.download_view)
+        raise
     except GlassError as err:
         raise refuse(str(err), title="Cannot load this preset") from err
     except Exception as err:  # a broken install or file: say so on the page, keep the trace in the log
@@ -98,8 +101,6 @@ def _prepare(task: str, preset: str, target_of: Callable[[], Any], numbers: tupl
         raise refuse(str(err), title="Please check the input") from err
     for note in config.notes:
         gr.Warning(note)
-    if _downloading(spec):
-        gr.Info(f"Downloading the weights of {preset}: this first search takes a while.")
     return spec, target, config
 
 
@@ -119,7 +120,9 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
     control.waiting = control.cancel = False
     control.stop = False
     spec, target, config = _prepare(task, preset, target_of, numbers)
-    pipe = pipeline(preset)  # loaded here, in the app's process, even when a GPU worker searches
+    pipe = yield from _load(preset, spec, control)  # in the app's process, even when a GPU worker searches
+    if pipe is None:  # Stop during the download
+        return
     try:
         records = _records(pipe, preset, target, initial, config.overrides)
     except GlassError as err:
@@ -162,6 +165,18 @@ def _records(pipe: Pipeline, preset: str, target: Any, initial: np.ndarray | Non
         return pipe.search(target, initial=initial, **overrides)
     spec = pipe.preset.replace(**overrides)  # out-of-range settings are refused here, before any call
     return chunked_search(run_chunk, spec.generations, zerogpu.CALL_SECONDS, spec.seed, initial=initial)
+
+
+def _load(preset: str, spec: Any, control: Control) -> Generator[str, None, Pipeline | None]:
+    """The preset's pipeline; when its weights download, a progress line per half second until they are
+    here (None if Stop ended the download)."""
+    if not _downloading(spec):
+        return pipeline(preset)
+    control.running = True  # Stop now stops the download
+    try:
+        return (yield from download_view.load_watched(preset, lambda: pipeline(preset), lambda: control.stop))
+    finally:
+        control.running = False
 
 
 STOPPED_BEFORE = "Stopped before it started: Stop was pressed while the search waited in the queue."
@@ -230,7 +245,11 @@ def continue_text_to_image(target_of: Callable[[], Any], preset: str, numbers: t
 def image_updates(stream: Iterator[tuple], control: Control | None = None) -> Iterator[ImageUpdate]:
     """The text-to-image outputs of each generation of `stream`; closing this closes the search."""
     with closing(stream):
-        for pipe, run, rec, render, final in stream:
+        for item in stream:
+            if isinstance(item, str):  # the weights' download, before the first generation
+                yield _unchanged(ImageUpdate, progress=item)
+                continue
+            pipe, run, rec, render, final = item
             imagenet = get_kind(run.card.preset.generator).class_names == "imagenet"
             top = views.top_indices(rec, TOP_K)
             gallery = [(views.shown_file(img), f"{rec.similarities[i]:.4f}")
@@ -270,7 +289,11 @@ def image_to_text(image: str, preset: str, generations: float, population: float
     stream = _stream("image2text", preset, lambda: inputs.image(image),
                      (generations, population, seed, use_discriminator), control)
     with closing(stream):
-        for _pipe, run, rec, render, final in stream:
+        for item in stream:
+            if isinstance(item, str):  # the weights' download, before the first generation
+                yield _unchanged(TextUpdate, progress=item)
+                continue
+            _pipe, run, rec, render, final = item
             top = distinct_outputs(rec, render, TOP_K)
             table = pd.DataFrame({"similarity": [round(float(rec.similarities[i]), 4) for i, _ in top],
                                   "caption": [caption for _, caption in top]})
