@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_support import app_presets, served, wait_for  # noqa: F401  (fixtures)
+from app_support import CAPTION, app_presets, served, wait_for  # noqa: F401  (fixtures)
 from experiments import evaluate
 from experiments.common import heldout_pictures
 from test_app_browser import opened_page
+from test_download_progress import download_cache, downloadable_biggan  # noqa: F401  (fixtures)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -44,3 +45,27 @@ def test_a_picture_as_the_target_and_the_timelapse_download(served, tmp_path):
         assert wait_for(lambda: page.get_by_text("timelapse").count() >= 1, timeout=20), "no timelapse to download"
         assert page.get_by_text(".json").count() >= 1
         assert "Error" not in page.locator("#t2i-best").inner_text()
+
+
+def test_the_first_search_of_a_preset_shows_its_download_and_stop_ends_it(app_presets, downloadable_biggan, served):
+    """The weights come from a slow server on 127.0.0.1 (tests/slow_server.py): bytes, speed and time left
+    show on the page; Stop ends the download, keeping the partial file; the next Run resumes it and searches."""
+    slow, root = downloadable_biggan
+    with opened_page(served.url) as page:
+        choose = page.locator("#t2i-preset input")
+        choose.click()
+        choose.fill("test_biggan")
+        page.get_by_role("option", name="test_biggan", exact=False).first.click()
+        assert wait_for(lambda: choose.input_value().startswith("test_biggan"), timeout=10), choose.input_value()
+        page.locator("#t2i-caption textarea").fill(CAPTION)
+        page.locator("#t2i-run").click()
+        progress = page.locator("#t2i-progress")
+        assert wait_for(lambda: "left" in progress.inner_text(), timeout=30), progress.inner_text()
+        shown = progress.inner_text()
+        assert "Downloading the weights of test_biggan" in shown and "pytorch_model.bin" in shown and "/s" in shown
+        page.locator("#t2i-stop").click()
+        assert wait_for(lambda: "resumes" in progress.inner_text(), timeout=20), progress.inner_text()
+        assert not (root / "biggan" / "biggan-deep-128" / "pytorch_model.bin").exists()
+        page.locator("#t2i-run").click()
+        assert wait_for(lambda: "Generation" in progress.inner_text(), timeout=60), progress.inner_text()
+        assert any(start > 0 for start in slow.starts), slow.starts  # the second run resumed the file
