@@ -14,7 +14,7 @@ import gradio as gr
 import pytest
 from PIL import Image
 
-from app_support import app_presets  # noqa: F401  (fixture)
+from app_support import app_presets, served  # noqa: F401  (fixtures)
 from experiments import evaluate
 from experiments.common import heldout_pictures
 from glass_app import handlers
@@ -164,3 +164,17 @@ def test_the_page_searches_toward_a_picture(app_presets, tmp_path, pictures):
     assert card["target"]["image_weight"] == 0.5 and card["target"]["image_size"] == list(picture.size)
     assert "weight" in error_of(lambda: list(handlers.text_to_image(
         "", app_presets["text2image"], 2, 4, 0, False, None, str(tmp_path / "target.png"), "heavy")))
+
+
+def test_the_api_takes_the_picture_and_its_weight_by_name(served, tmp_path, pictures):
+    from gradio_client import handle_file
+
+    picture, _ = pictures[3]
+    (tmp_path / "target.png").write_bytes(png(picture))
+    result = served.client().predict(caption="", preset=served.presets["text2image"], generations=2, population=4,
+                                     seed=0, use_discriminator=False, picture=handle_file(str(tmp_path / "target.png")),
+                                     picture_weight=2, api_name="/text_to_image")
+    files = result[-1]
+    card = json.loads(open(next(f for f in files if f.endswith(".json"))).read())
+    assert card["target"]["image_weight"] == 2 and "caption" not in card["target"]
+    assert any("timelapse" in f for f in files)
