@@ -45,7 +45,7 @@ def progress_text(preset: str, files: dict[str, Progress]) -> str:
     """The page's progress box while a preset's weights download (one line per file)."""
     head = f"Downloading the weights of {preset} (first search only; **Stop** pauses it, the next search resumes):"
     if not files:
-        return head + "\n- connecting…"
+        return head + "\n- starting… (CLIP and GPT-2 come through the Hugging Face hub: their progress is in the log)"
     return "\n".join([head, *(file_line(p) for p in files.values())])
 
 
