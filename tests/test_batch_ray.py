@@ -86,3 +86,11 @@ def test_ray_is_imported_only_for_ray_batches():
     code = ("import sys, glass_core.cli, glass_core.batch_cli, glass_core.batch, glass_core.report;"
             "sys.exit('ray' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=TESTS.parent).returncode == 0
+
+
+def test_ray_workers_send_back_the_timelapses(tmp_path, local_ray):
+    out = tmp_path / "out"
+    assert run(captions_file(tmp_path, CAPTIONS[:2]), out, "--ray", "--workers", "2", "--timelapse") == 0
+    rows = index(out)
+    assert len(rows) == 2 and all((out / r["timelapse"]).stat().st_size > 0 for r in rows)
+    assert all("timelapse" in r["timelapse"] for r in rows)
