@@ -262,7 +262,7 @@ def _example_pictures(upload: gr.File) -> None:
     examples = sorted(EXAMPLES_DIR.glob("*.png"))
     if not examples:
         return
-    picked = gr.Image(type="filepath", visible=False, elem_id="i2t-example-picked")
+    picked = gr.Image(type="filepath", format="png", visible=False, elem_id="i2t-example-picked")  # lossless
     # Never cached (Spaces cache examples with an fn by default): the click only fills the upload box.
     gr.Examples([[str(p)] for p in examples], inputs=[picked], outputs=[upload], fn=_picked_example,
                 run_on_click=True, cache_examples=False, label="Example pictures", elem_id="i2t-examples",
