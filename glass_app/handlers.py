@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import closing
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 import gradio as gr
 import numpy as np
@@ -18,16 +18,18 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from glass_app import downloads, inputs, views, zerogpu
+from glass_app import download_view, downloads, inputs, views, zerogpu
 from glass_app.state import PAGE_ONLY, Control, ImageUpdate, Run, TextUpdate, api_fields  # noqa: F401 (the page's API)
 from glass_core.availability import preset_status
 from glass_core.chunks import chunked_search
+from glass_core.downloads import DownloadStopped
 from glass_core.errors import GlassError
 from glass_core.generators import get_kind
 from glass_core.pipeline import Pipeline
 from glass_core.presets import get_preset
 from glass_core.records import GenerationRecord
 from glass_core.runcard import RunCard, describe_target, save
+from glass_core.targets import describe_parts
 from glass_core.weights import relative_to_weights
 
 TOP_K = 6  # individuals in the gallery / table of the current best
@@ -53,6 +55,8 @@ def pipeline(name: str) -> Pipeline:
     """The preset's shared pipeline (loaded on first use), or a clear message of what is missing."""
     try:
         return Pipeline.from_preset(get_preset(name), device=device())
+    except DownloadStopped:  # Stop during the download: not a failure (glass_app.download_view)
+        raise
     except GlassError as err:
         raise refuse(str(err), title="Cannot load this preset") from err
     except Exception as err:  # a broken install or file: say so on the page, keep the trace in the log
@@ -96,8 +100,6 @@ def _prepare(task: str, preset: str, target_of: Callable[[], Any], numbers: tupl
         raise refuse(str(err), title="Please check the input") from err
     for note in config.notes:
         gr.Warning(note)
-    if _downloading(spec):
-        gr.Info(f"Downloading the weights of {preset}: this first search takes a while.")
     return spec, target, config
 
 
@@ -117,7 +119,9 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
     control.waiting = control.cancel = False
     control.stop = False
     spec, target, config = _prepare(task, preset, target_of, numbers)
-    pipe = pipeline(preset)  # loaded here, in the app's process, even when a GPU worker searches
+    pipe = yield from _load(preset, spec, control)  # in the app's process, even when a GPU worker searches
+    if pipe is None:  # Stop during the download
+        return
     try:
         records = _records(pipe, preset, target, initial, config.overrides)
     except GlassError as err:
@@ -133,6 +137,7 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
                     gr.Warning(note)
                 run.notes += list(rec.notes)
             run.card.add(rec)
+            run.timelapse.add(rec)
             run.front = rec.front
             control.record, control.preset = rec, preset
             # Stop pressed: this generation is the last one, and its update carries the files.
@@ -159,6 +164,18 @@ def _records(pipe: Pipeline, preset: str, target: Any, initial: np.ndarray | Non
         return pipe.search(target, initial=initial, **overrides)
     spec = pipe.preset.replace(**overrides)  # out-of-range settings are refused here, before any call
     return chunked_search(run_chunk, spec.generations, zerogpu.CALL_SECONDS, spec.seed, initial=initial)
+
+
+def _load(preset: str, spec: Any, control: Control) -> Generator[str, None, Pipeline | None]:
+    """The preset's pipeline; when its weights download, a progress line per half second until they are
+    here (None if Stop ended the download)."""
+    if not _downloading(spec):
+        return pipeline(preset)
+    control.running = True  # Stop now stops the download
+    try:
+        return (yield from download_view.load_watched(preset, lambda: pipeline(preset), lambda: control.stop))
+    finally:
+        control.running = False
 
 
 STOPPED_BEFORE = "Stopped before it started: Stop was pressed while the search waited in the queue."
@@ -188,7 +205,10 @@ def _files(run: Run | None, control: Control | None) -> list[str] | None:
         return None
     stem = f"glass-{run.preset}-seed{run.card.preset.seed}-gen{run.card.last.generation}"
     folder = downloads.new_folder(control.session if control is not None else None)
-    return [str(path) for path in save(run.card, folder, stem=stem)]
+    files = [str(path) for path in save(run.card, folder, stem=stem)]
+    if (lapse := run.timelapse.save(folder / f"{stem}-timelapse")) is not None:  # pictures only
+        files.append(str(lapse))
+    return files
 
 
 def in_session(control: Control, request: gr.Request | None) -> Control:
@@ -200,15 +220,15 @@ def in_session(control: Control, request: gr.Request | None) -> Control:
 
 
 def text_to_image(caption: str, preset: str, generations: float, population: float, seed: float,
-                  use_discriminator: bool, control: Control | None = None,
-                  request: gr.Request | None = None) -> Iterator[ImageUpdate]:
-    """Search for an image that fits the caption; one update of every output per generation."""
+                  use_discriminator: bool, control: Control | None = None, picture: str | None = None,
+                  picture_weight: float = 1.0, request: gr.Request | None = None) -> Iterator[ImageUpdate]:
+    """Search for an image that fits the caption, or a picture, or both; one update of every output per generation."""
     control = in_session(control if control is not None else Control(), request)
     if _cancelled_while_waiting(control):
         yield _unchanged(ImageUpdate, progress=STOPPED_BEFORE)
         return
-    stream = _stream("text2image", preset, lambda: inputs.caption(caption),
-                     (generations, population, seed, use_discriminator), control)
+    stream = _stream("text2image", preset, lambda: inputs.picture_target(caption, picture, picture_weight),
+                     (generations, population, seed, use_discriminator), control, describe=describe_parts)
     yield from image_updates(stream, control)
 
 
@@ -221,7 +241,11 @@ def continue_text_to_image(target_of: Callable[[], Any], preset: str, numbers: t
 def image_updates(stream: Iterator[tuple], control: Control | None = None) -> Iterator[ImageUpdate]:
     """The text-to-image outputs of each generation of `stream`; closing this closes the search."""
     with closing(stream):
-        for pipe, run, rec, render, final in stream:
+        for item in stream:
+            if isinstance(item, str):  # the weights' download, before the first generation
+                yield _unchanged(ImageUpdate, progress=item)
+                continue
+            pipe, run, rec, render, final = item
             imagenet = get_kind(run.card.preset.generator).class_names == "imagenet"
             top = views.top_indices(rec, TOP_K)
             gallery = [(views.shown_file(img), f"{rec.similarities[i]:.4f}")
@@ -262,7 +286,11 @@ def image_to_text(image: str, preset: str, generations: float, population: float
     stream = _stream("image2text", preset, lambda: inputs.image(image),
                      (generations, population, seed, use_discriminator), control)
     with closing(stream):
-        for _pipe, run, rec, render, final in stream:
+        for item in stream:
+            if isinstance(item, str):  # the weights' download, before the first generation
+                yield _unchanged(TextUpdate, progress=item)
+                continue
+            _pipe, run, rec, render, final = item
             top = distinct_outputs(rec, render, TOP_K)
             table = pd.DataFrame({"similarity": [round(float(rec.similarities[i]), 4) for i, _ in top],
                                   "caption": [caption for _, caption in top]})

@@ -9,8 +9,10 @@ from typing import Any
 
 from PIL import Image
 
+from glass_core import targets
 from glass_core.errors import BadInputError
 from glass_core.images import open_image
+from glass_core.prompts import check_weight
 from glass_core.presets import PRESETS, Preset
 
 # A shared demo machine: bounds that keep one visitor's run from taking the queue for hours.
@@ -114,3 +116,24 @@ def image(upload: Any) -> Image.Image:
     if isinstance(upload, (str, Path)) and not Path(upload).is_file():
         raise BadInputError("The uploaded file could not be found; please upload it again.")
     return open_image(upload)
+
+
+def weight(value: Any, name: str = "The picture's weight") -> float:
+    """A weight from a widget (a number, or text as an API caller may send it), or a clear refusal."""
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
+        raise BadInputError(f"{name} needs a number.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadInputError(f"{name} must be a number, got {value!r}.") from None
+    return check_weight(number, f"the picture:{value}")
+
+
+def picture_target(text: Any, upload: Any, picture_weight: Any) -> str | list:
+    """The text → image target: the caption alone, or with a picture (glass_core.targets).
+
+    The picture is optional, and read by the same rules as Image → Text's; the caption may then be empty.
+    """
+    if upload is None or upload == "" or (isinstance(upload, dict) and not upload.get("path")):
+        return caption(text)
+    return targets.picture_target(text if isinstance(text, str) else "", image(upload), weight(picture_weight))

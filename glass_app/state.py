@@ -9,6 +9,7 @@ import pandas as pd
 
 from glass_core.records import FrontPoint, GenerationRecord
 from glass_core.runcard import RunCard
+from glass_core.timelapse import Timelapse
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Run:
     card: RunCard
     front: list[FrontPoint] | None = None
     notes: list[str] = field(default_factory=list)
+    timelapse: Timelapse = field(default_factory=Timelapse)  # the shown picture of each generation, sampled
 
 
 @dataclass

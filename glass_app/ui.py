@@ -16,7 +16,8 @@ SECOND = {"text2image": ("Use the discriminator (NSGA-II: similarity and realism
           "image2text": ("Use fluency as a second objective (NSGA-II)", "fluency")}
 
 CSS = """
-#t2i-best img, #t2i-chosen img, #i2t-preview img, .glass-gallery img { image-rendering: pixelated; }
+#t2i-best img, #t2i-chosen img, #i2t-preview img, .glass-gallery img,
+#t2i-picture-preview img { image-rendering: pixelated; }
 .glass-progress { min-height: 2.5em; }
 """
 
@@ -159,6 +160,21 @@ def _example_captions(caption: gr.Textbox, preset: gr.Dropdown) -> None:
     preset.change(choices.examples_shown, preset, columns, api_visibility="private", queue=False)
 
 
+def _picture_panel() -> dict[str, Any]:
+    """An optional picture to search toward (alone, or with the caption: "this photo, but gothic") and its weight."""
+    w: dict[str, Any] = {}
+    with gr.Accordion("Picture as a target (optional)", open=False, elem_id="t2i-picture-panel"):
+        with gr.Row():
+            w["upload"] = gr.File(label="Picture to search toward", file_types=["image"], type="filepath",
+                                  height=120, elem_id="t2i-picture")
+            w["preview"] = gr.Image(label="As the search reads it", type="pil", height=120, interactive=False,
+                                    elem_id="t2i-picture-preview")
+        w["weight"] = Number(value=1.0, label="Picture's weight", minimum=-100, maximum=100,
+                             info="Against the caption's parts (each 1 unless weighted); the caption may be empty.",
+                             elem_id="t2i-picture-weight")
+    return w
+
+
 def _conversation_panel() -> dict[str, Any]:
     """Question/answer turns that refine the caption, and the strip of pictures after each turn."""
     w: dict[str, Any] = {}
@@ -196,6 +212,7 @@ def _text_to_image_tab() -> None:
             caption = gr.Textbox(label="Caption", placeholder="a red seven on a blue background",
                                  info='Weigh several with "|": a church | gothic:0.5 | people:-1',
                                  max_lines=3, elem_id="t2i-caption")
+            picture = _picture_panel()
             w = _settings("text2image", "t2i")
             run, stop, save = _buttons("t2i")
             _example_captions(caption, w["preset"])
@@ -224,12 +241,34 @@ def _text_to_image_tab() -> None:
     gr.on([run.click, caption.submit], chat.reset, conv, [talk["chat"], strip], queue=False, api_visibility="private")
     # Likewise: the search is waiting from now on, so a Stop before it starts cancels it.
     gr.on([run.click, caption.submit], handlers.mark_queued, control, None, queue=False, api_visibility="private")
-    gr.on([run.click, caption.submit], handlers.text_to_image, _search_inputs(caption, w, control),
+    # The picture and its weight come after the session's switch: handlers.text_to_image takes them last.
+    gr.on([run.click, caption.submit], handlers.text_to_image,
+          _search_inputs(caption, w, control) + [picture["upload"], picture["weight"]],
           _outputs(handlers.ImageUpdate, shown), api_name="text_to_image", concurrency_id="search",
           show_progress="minimal")
+    picture["upload"].change(handlers.preview_upload, picture["upload"], [picture["preview"], notes],
+                             api_visibility="private", queue=False)
     _wire_conversation(talk, caption, w, conv, shown, control)
     front.select(handlers.choose_front_point, state, [chosen, chosen_label], api_visibility="private")
     _wire_common(w, stop, save, files, state, control)
+
+
+def _picked_example(path: str | None) -> str | None:
+    """The example picture clicked, handed to the upload box as if uploaded."""
+    return path
+
+
+def _example_pictures(upload: gr.File) -> None:
+    """The example pictures as thumbnails: gr.Examples draws an Image input's examples as pictures (a File
+    input's as file names), so a hidden Image takes the click and passes the file on to the upload box."""
+    examples = sorted(EXAMPLES_DIR.glob("*.png"))
+    if not examples:
+        return
+    picked = gr.Image(type="filepath", format="png", visible=False, elem_id="i2t-example-picked")  # lossless
+    # Never cached (Spaces cache examples with an fn by default): the click only fills the upload box.
+    gr.Examples([[str(p)] for p in examples], inputs=[picked], outputs=[upload], fn=_picked_example,
+                run_on_click=True, cache_examples=False, label="Example pictures", elem_id="i2t-examples",
+                api_visibility="private")
 
 
 def _image_to_text_tab() -> None:
@@ -242,9 +281,7 @@ def _image_to_text_tab() -> None:
                                elem_id="i2t-preview")
             w = _settings("image2text", "i2t")
             run, stop, save = _buttons("i2t")
-            examples = sorted(EXAMPLES_DIR.glob("*.png"))
-            if examples:
-                gr.Examples([[str(p)] for p in examples], inputs=[upload], label="Example pictures")
+            _example_pictures(upload)
         with gr.Column(scale=2):
             progress, notes, plot = _progress_and_plot("i2t", render=False)
             best = gr.Textbox(label="Best caption", interactive=False, elem_id="i2t-best")

@@ -36,6 +36,7 @@ class Outcome:
     card: RunCard | None
     error: str | None
     seconds: float
+    timelapse: bytes | None = None  # the animation's file (glass_core.timelapse), when asked for
 
 
 @dataclass
@@ -67,12 +68,18 @@ def _goal(task: str, target: BatchTarget) -> Any:
     return open_image(target.image)  # glass_core.images.read_bounded: a regular file of at most 20 MB
 
 
-def search_target(pipe: Pipeline, target: BatchTarget, overrides: dict[str, Any], device: str) -> Outcome:
-    """Search one target to its last generation; a refused or failing target gives an Outcome with its error."""
+def search_target(pipe: Pipeline, target: BatchTarget, overrides: dict[str, Any], device: str,
+                  timelapse: bool = False) -> Outcome:
+    """Search one target to its last generation; a refused or failing target gives an Outcome with its error.
+
+    With `timelapse`, the Outcome also carries the run's timelapse (pictures only), encoded where the search ran.
+    """
     from glass_core.runcard import RunCard, describe_target
+    from glass_core.timelapse import Timelapse
 
     start = time.perf_counter()
     key = target.key(pipe.preset.name, overrides)
+    lapse = Timelapse() if timelapse else None
     try:
         if target.error:
             raise BadInputError(target.error)
@@ -85,6 +92,8 @@ def search_target(pipe: Pipeline, target: BatchTarget, overrides: dict[str, Any]
         try:
             for record in records:
                 card.add(record)
+                if lapse is not None:
+                    lapse.add(record)
         finally:
             records.close()
     except GlassError as err:
@@ -94,7 +103,8 @@ def search_target(pipe: Pipeline, target: BatchTarget, overrides: dict[str, Any]
     else:
         error = None
     # The picture's bytes are not sent back (a Ray worker's outcome travels to the driver).
-    return Outcome(dataclasses.replace(target, data=None), key, card, error, time.perf_counter() - start)
+    return Outcome(dataclasses.replace(target, data=None), key, card, error, time.perf_counter() - start,
+                   lapse.encode() if lapse is not None and card is not None else None)
 
 
 def write_outcome(outcome: Outcome, out_dir: Path, preset: Preset,
@@ -114,6 +124,8 @@ def write_outcome(outcome: Outcome, out_dir: Path, preset: Preset,
         last = outcome.card.last
         files = save_atomic(outcome.card, out_dir, f"{t.stem()}-{outcome.key[:8]}")
         row.update(status="ok", similarity=last.similarity, evaluations=last.evaluations, files=files)
+        if outcome.timelapse is not None:
+            row["timelapse"] = save_timelapse(outcome.timelapse, out_dir, f"{t.stem()}-{outcome.key[:8]}")
         if last.realism is not None:  # the second objective: the discriminator's, or GPT-2's fluency
             row["realism" if preset.task == "text2image" else "fluency"] = last.realism
         if isinstance(last.output, str):
@@ -137,14 +149,27 @@ def save_atomic(card: RunCard, out_dir: Path, stem: str) -> list[str]:
     return [p.name for p in paths]
 
 
+def save_timelapse(data: bytes, out_dir: Path, stem: str) -> str:
+    """Write a target's timelapse beside its result, atomically; its file name."""
+    from glass_core.timelapse import suffix
+
+    path = out_dir / f"{stem}-timelapse{suffix()}"
+    scratch = out_dir / f".tmp-{path.name}"
+    scratch.write_bytes(data)
+    os.replace(scratch, path)
+    return path.name
+
+
 Searcher = Callable[[Iterable[BatchTarget]], Iterator[Outcome]]
 
 
-def local_searcher(pipe: Pipeline, overrides: dict[str, Any], device: str) -> Searcher:
-    """Targets searched one after the other in this process, with `pipe`."""
+def local_searcher(pipe: Pipeline, overrides: dict[str, Any], device: str, timelapse: bool = False) -> Searcher:
+    """Targets searched one after the other in this process, with `pipe` (and their timelapses, if asked)."""
+    asked = {"timelapse": True} if timelapse else {}  # the plain call unless asked (tests wrap search_target)
+
     def search(todo: Iterable[BatchTarget]) -> Iterator[Outcome]:
         for target in todo:
-            yield search_target(pipe, target, overrides, device)
+            yield search_target(pipe, target, overrides, device, **asked)
 
     return search
 

@@ -32,6 +32,8 @@ def add_batch_commands(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--address", help="search on the Ray cluster at ADDRESS ('auto': the one `ray start` runs here)")
     p.add_argument("--workers", type=int, help="with --ray/--address: how many workers (default: one per GPU,"
                    " else one per CPU)")
+    p.add_argument("--timelapse", action="store_true",
+                   help="also write each picture search as an animation, <name>-timelapse.webp, beside its result")
     p.add_argument("--metrics", action="store_true", help="then measure it, as the metrics command does")
     p.add_argument("--reference", type=Path, help="a folder of real pictures: also FID and IS (implies --metrics)")
     m = sub.add_parser("metrics", help="CLIPScore of a batch's results (FID and IS with --reference)")
@@ -80,7 +82,8 @@ def _here(targets, preset, overrides: dict, args: argparse.Namespace):
 
     device = args.device or default_device()
     pipe = Pipeline.from_preset(preset, device=device, weights_root=args.weights)
-    return run_batch(targets, preset, args.out, overrides, local_searcher(pipe, overrides, device)), pipe.scorer
+    searcher = local_searcher(pipe, overrides, device, args.timelapse)
+    return run_batch(targets, preset, args.out, overrides, searcher), pipe.scorer
 
 
 def _on_ray(targets, preset, overrides: dict, args: argparse.Namespace):
@@ -93,7 +96,8 @@ def _on_ray(targets, preset, overrides: dict, args: argparse.Namespace):
     started = not ray.is_initialized()
     connect(args.address)
     try:
-        searcher, device, n = ray_searcher(preset, overrides, args.device, args.weights, args.workers)
+        searcher, device, n = ray_searcher(preset, overrides, args.device, args.weights, args.workers,
+                                         args.timelapse)
         print(f"Ray: {n} worker(s) on {device}", file=sys.stderr)
         return run_batch(targets, preset, args.out, overrides, searcher), None
     finally:

@@ -37,11 +37,12 @@ class BatchWorker:
         """None once the models are loaded, else why they could not be (e.g. missing weights)."""
         return self.error
 
-    def search(self, target: BatchTarget, overrides: dict[str, Any]) -> Outcome:
+    def search(self, target: BatchTarget, overrides: dict[str, Any], timelapse: bool = False) -> Outcome:
         """glass_core.batch.search_target, as the plain loop runs it."""
         from glass_core import batch
 
-        return batch.search_target(self.pipe, target, overrides, self.device)
+        asked = {"timelapse": True} if timelapse else {}
+        return batch.search_target(self.pipe, target, overrides, self.device, **asked)
 
 
 def connect(address: str | None) -> None:
@@ -77,7 +78,7 @@ def plan_workers(device: str | None, workers: int | None) -> tuple[str, int, dic
 
 
 def ray_searcher(preset: Preset, overrides: dict[str, Any], device: str | None, weights_root: Path | None,
-                 workers: int | None):
+                 workers: int | None, timelapse: bool = False):
     """A searcher for run_batch: the targets through a pool of BatchWorker actors, results as they finish."""
     import ray
     from ray.util import ActorPool
@@ -99,7 +100,7 @@ def ray_searcher(preset: Preset, overrides: dict[str, Any], device: str | None, 
         def submit(count: int) -> None:
             # Pictures travel by value: a worker on another machine need not see the driver's files.
             for target in itertools.islice(targets, count):
-                pool.submit(lambda actor, t: actor.search.remote(t.with_data(), overrides), target)
+                pool.submit(lambda actor, t: actor.search.remote(t.with_data(), overrides, timelapse), target)
 
         try:
             # One target per worker, the next as one finishes (not map_unordered, which takes every

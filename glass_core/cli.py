@@ -15,6 +15,7 @@ from glass_core.presets import DEFAULT_PRESET, OPERATOR_SETS, PRESETS, get_prese
 
 if TYPE_CHECKING:
     from glass_core.runcard import RunCard
+    from glass_core.timelapse import Timelapse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     from glass_core.optimizers import OPTIMIZERS  # pymoo and torch: only once a command line is parsed
     for task, target_help in (("text2image", "the caption to draw"), ("image2text", "the image file to caption")):
         p = sub.add_parser(task, help=f"search for {'an image' if task == 'text2image' else 'a caption'}")
-        p.add_argument("target", help=target_help)
+        if task == "text2image":  # the caption may be empty when a picture is the target
+            p.add_argument("target", nargs="?", default="", help=target_help + " (may be empty with --image)")
+            p.add_argument("--image", type=Path, help="a picture to search toward, alone or mixed with the caption")
+            p.add_argument("--image-weight", type=float, default=1.0,
+                           help="the picture's weight against the caption's parts (default 1; negative: away from it)")
+        else:
+            p.add_argument("target", help=target_help)
         names = [n for n, pr in PRESETS.items() if pr.task == task]
         p.add_argument("--preset", choices=names, default=DEFAULT_PRESET[task],
                        help=f"default: {DEFAULT_PRESET[task]} (the embedded set, no download)")
@@ -56,22 +63,32 @@ def run(args: argparse.Namespace) -> Path:
     from glass_core.images import open_image
     from glass_core.pipeline import Pipeline
     from glass_core.runcard import RunCard, describe_target
+    from glass_core.targets import describe_parts, picture_target
+    from glass_core.timelapse import Timelapse
 
     preset = get_preset(args.preset, **search_overrides(args))
-    if args.task == "image2text" and not Path(args.target).is_file():
-        raise BadInputError(f"{args.target}: no such file.")
-    target = args.target if args.task == "text2image" else open_image(args.target)
+    picture = getattr(args, "image", None)
+    path = Path(args.target) if args.task == "image2text" else picture
+    if path is not None and not path.is_file():
+        raise BadInputError(f"{path}: no such file.")
+    if args.task == "text2image":
+        target = picture_target(args.target, None if picture is None else open_image(picture), args.image_weight)
+    else:
+        target = open_image(args.target)
     out_folder(args.out, create=True)  # a file or unwritable folder: one error line, before the search
     device = args.device or default_device()
     pipe = Pipeline.from_preset(preset, device=device, weights_root=args.weights)
-    card = RunCard(preset, describe_target(target), device=device)
-    if args.task == "image2text":
-        card.target["path"] = str(args.target)
+    card = RunCard(preset, describe_parts(target) if args.task == "text2image" else describe_target(target),
+                   device=device)
+    if path is not None:
+        card.target["path"] = str(path)
     records = pipe.search(target)
+    lapse = Timelapse()
     bar = tqdm(total=preset.generations, unit="gen", desc=preset.name)
     try:
         for rec in records:
             card.add(rec)
+            lapse.add(rec)
             bar.update(1)
             bar.set_postfix(similarity=f"{rec.similarity:.4f}", evals=rec.evaluations)
     except KeyboardInterrupt:
@@ -79,16 +96,18 @@ def run(args: argparse.Namespace) -> Path:
     finally:
         records.close()
         bar.close()
-    return _write(card, args.out)
+    return _write(card, args.out, lapse)
 
 
-def _write(card: RunCard, out_root: Path) -> Path:
+def _write(card: RunCard, out_root: Path, lapse: Timelapse | None = None) -> Path:
     """The result and run card (glass_core.runcard.save) in a fresh timestamped folder; says where."""
     from glass_core.runcard import save
 
     slug = re.sub(r"[^a-z0-9]+", "-", card.target.get("caption", card.target.get("path", "image")).lower())[:40]
     folder = out_root / f"{datetime.now():%Y%m%d-%H%M%S}-{slug.strip('-') or 'run'}"
     save(card, folder)
+    if lapse is not None:
+        lapse.save(folder / "timelapse")  # the best picture of each generation, animated
     output = card.last.output if card.last else None
     if isinstance(output, str):
         print(output)

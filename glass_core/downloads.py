@@ -7,11 +7,17 @@ exactly as it was. Only once every file of a model is complete, its size matches
 and its SHA-256 is computed are the files moved into `weights/` (a temporary file in the target
 folder, then os.replace), each with `<file>.sha256.json` beside it; later loads check the file
 against that record (`verify`).
+
+A caller can watch the transfers and stop them: inside `with watching(report, cancelled):` every
+download of this thread hands `report` a `Progress` (file, bytes, speed, time left) as bytes arrive,
+and ends with DownloadStopped as soon as `cancelled()` is true; its `.part` file stays, so the next
+try resumes it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import http.client
 import json
@@ -20,15 +26,60 @@ import shutil
 import tempfile
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from glass_core.errors import MissingWeightsError
+from glass_core.errors import GlassError, MissingWeightsError
 
 from glass_core.weights import RECORD_SUFFIX, TIMEOUT_S, DamagedWeightsError, download_cache, is_offline
 
 _CHUNK = 1 << 20
+_REPORT_EVERY_S = 0.25  # progress reports a watcher gets, at most this often per file (and at its end)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How one file's download is going."""
+
+    file: str
+    done: int  # bytes in the partial file, an earlier try's included
+    total: int | None  # None when the server does not say
+    speed: float  # bytes per second in this try
+    finished: bool = False
+
+    @property
+    def seconds_left(self) -> float | None:
+        """The time left at the current speed, when it can be told."""
+        if self.finished:
+            return 0.0
+        if self.total is None or self.speed <= 0:
+            return None
+        return max(self.total - self.done, 0) / self.speed
+
+
+class DownloadStopped(GlassError):
+    """The person stopped a download; its partial file is kept and resumed by the next try."""
+
+
+@dataclass(frozen=True)
+class _Watch:
+    report: Callable[[Progress], None]
+    cancelled: Callable[[], bool]
+
+
+_WATCH: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar("glass_download_watch", default=None)
+
+
+@contextlib.contextmanager
+def watching(report: Callable[[Progress], None], cancelled: Callable[[], bool] = lambda: False) -> Iterator[None]:
+    """Within the block, this thread's downloads report their progress and stop when `cancelled()`."""
+    token = _WATCH.set(_Watch(report, cancelled))
+    try:
+        yield
+    finally:
+        _WATCH.reset(token)
 
 
 @dataclass(frozen=True)
@@ -80,6 +131,9 @@ def download_to_part(url: str, label: str) -> tuple[Path, str, int]:
     """
     from tqdm import tqdm
 
+    watch = _WATCH.get()
+    if watch is not None and watch.cancelled():
+        raise DownloadStopped(f"The download of {label} was stopped before it started.")
     part = _part_path(url)
     part.parent.mkdir(parents=True, exist_ok=True)
     have = part.stat().st_size if part.is_file() else 0
@@ -91,13 +145,18 @@ def download_to_part(url: str, label: str) -> tuple[Path, str, int]:
         length = resp.headers.get("Content-Length")
         expected = total if total is not None else (have + int(length) if length else None)
         digest = _hash_file(part) if have else hashlib.sha256()
+        # read1 hands over what has arrived (a slow server still reports, and Stop is heard, at once).
+        read = getattr(resp, "read1", resp.read)
+        meter = _Meter(watch, label, have, expected)
         with open(part, "ab" if have else "wb") as out, \
                 tqdm(total=expected, initial=have, unit="B", unit_scale=True, desc=label, leave=False) as bar:
-            while chunk := resp.read(_CHUNK):
+            while chunk := read(_CHUNK):
                 out.write(chunk)
                 digest.update(chunk)
                 bar.update(len(chunk))
+                meter.add(len(chunk), out)
     size = part.stat().st_size
+    meter.end(size)
     if expected is not None and size != expected:
         if size > expected:  # cannot be resumed into anything sensible
             part.unlink()
@@ -106,6 +165,39 @@ def download_to_part(url: str, label: str) -> tuple[Path, str, int]:
         part.unlink()
         raise OSError("the server sent an empty file")
     return part, digest.hexdigest(), size
+
+
+class _Meter:
+    """One transfer's reports to the watcher (if any): bytes, speed; stops it when the watcher says so."""
+
+    def __init__(self, watch: _Watch | None, label: str, have: int, expected: int | None):
+        self.watch, self.label, self.done, self.expected = watch, label, have, expected
+        self.start = self.last = time.monotonic()
+        self.first = have
+        self._report(False)
+
+    def _report(self, finished: bool) -> None:
+        if self.watch is not None:
+            speed = (self.done - self.first) / max(time.monotonic() - self.start, 1e-6)
+            self.watch.report(Progress(self.label, self.done, self.expected, speed, finished))
+
+    def add(self, n: int, out) -> None:
+        """`n` more bytes written to `out`; report now and then; stop (the bytes on disk) when cancelled."""
+        self.done += n
+        if self.watch is None:
+            return
+        if self.watch.cancelled():
+            out.flush()  # what arrived stays in the .part file: the next try resumes after it
+            raise DownloadStopped(f"The download of {self.label} was stopped at {self.done:,} bytes;"
+                                  " it resumes from there next time.")
+        if time.monotonic() - self.last >= _REPORT_EVERY_S:
+            self.last = time.monotonic()
+            self._report(False)
+
+    def end(self, size: int) -> None:
+        """The transfer is over: the last report."""
+        self.done = size
+        self._report(self.expected is None or size == self.expected)
 
 
 def record_path(file: Path) -> Path:

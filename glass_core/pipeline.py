@@ -16,14 +16,15 @@ from glass_core.generators import Generator, get_kind
 from glass_core.optimizers import OPTIMIZERS
 from glass_core.images import to_rgb
 from glass_core.presets import Preset, get_preset
-from glass_core.prompts import WeightedPrompt, combine, parse_prompts
+from glass_core.prompts import WeightedPrompt, parse_prompts
 from glass_core.scorer import CLIP_MODELS, ClipScorer, load_clip
 from glass_core.records import GenerationRecord
 from glass_core.search import run_search
+from glass_core.targets import Part, embed_parts, is_parts
 from glass_core.weights import default_weights_root
 
-# A caption (optionally "a | b:0.5 | c:-1"), weighted prompts, or an image to caption.
-Target = str | list[WeightedPrompt] | Image.Image
+# A caption (optionally "a | b:0.5 | c:-1"), weighted prompts and pictures (glass_core.targets), or an image to caption.
+Target = str | list[WeightedPrompt] | list[Part] | Image.Image
 
 _CACHE: dict[tuple, Any] = {}
 _CACHE_LOCK = threading.Lock()
@@ -74,7 +75,7 @@ class Pipeline:
     def encode_target(self, target: Target) -> tuple[torch.Tensor, tuple[str, ...]]:
         """The target's unit CLIP embedding (1, D), and notes for the user (e.g. truncation)."""
         if self.preset.task == "text2image":
-            if isinstance(target, list) and target and all(isinstance(p, WeightedPrompt) for p in target):
+            if is_parts(target):  # captions and pictures, each with its weight
                 prompts = target
             elif isinstance(target, str):
                 prompts = parse_prompts(target)
@@ -82,10 +83,10 @@ class Pipeline:
                 raise BadInputError("Please enter a caption.")
             notes = tuple(
                 f"The caption {p.text[:40]!r}… is longer than CLIP's {self.scorer.context_length} tokens;"
-                " only its beginning is used." for p in prompts if self.scorer.is_truncated(p.text))
+                " only its beginning is used." for p in prompts
+                if isinstance(p, WeightedPrompt) and self.scorer.is_truncated(p.text))
             with torch.inference_mode():
-                embeddings = self.scorer.encode_texts([p.text for p in prompts])
-                return combine(embeddings, [p.weight for p in prompts]), notes
+                return embed_parts(self.scorer, prompts), notes
         if not isinstance(target, Image.Image):
             raise BadInputError("Please give an image to caption.")
         with torch.inference_mode():

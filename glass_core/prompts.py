@@ -76,13 +76,14 @@ def _split_weight(part: str) -> tuple[str, str | None]:
     return head, number
 
 
-def parse_prompts(spec: str) -> list[WeightedPrompt]:
+def parse_prompts(spec: str, *, require_positive: bool = True) -> list[WeightedPrompt]:
     """Parts split on '|', each 'caption' or 'caption:weight' (weight 1 when absent).
 
     A trailing ':number' is a weight, except digits:digits with no space before the colon (10:30,
     John 3:16., 10: 30, 16:9), which stays text; '\\:' and '\\|' are a literal colon and bar.
-    Weights must be finite and from -100 to 100, and one part at least must be positive; anything
-    else is one BadInputError.
+    Weights must be finite and from -100 to 100, and one part at least must be positive (unless
+    `require_positive` is False: a picture in the same target gives the direction, glass_core.targets);
+    anything else is one BadInputError.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise BadInputError("Please enter a caption: it is empty.")
@@ -95,7 +96,7 @@ def parse_prompts(spec: str) -> list[WeightedPrompt]:
         if not text:
             raise BadInputError(f"One part of {_shown(spec)} has no text: write 'caption' or 'caption:weight'.")
         prompts.append(WeightedPrompt(text, weight))
-    if not any(p.weight > 0 for p in prompts):
+    if require_positive and not any(p.weight > 0 for p in prompts):
         raise BadInputError("At least one part needs a positive weight: say what the picture should show.")
     return prompts
 

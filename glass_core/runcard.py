@@ -61,6 +61,8 @@ class RunCard:
         }
         if record.realism is not None:
             row["realism"] = round(record.realism, 6)
+        if isinstance(record.output, str):  # image → text: the caption's history (its timelapse)
+            row["caption"] = record.output
         self.history.append(row)
 
     def to_dict(self) -> dict[str, Any]:

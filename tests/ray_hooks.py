@@ -15,10 +15,10 @@ def crash_once() -> None:
     marker = Path(os.environ["GLASS_TEST_CRASH_MARKER"])
     real = batch.search_target
 
-    def search_target(pipe, target, overrides, device):
+    def search_target(pipe, target, overrides, device, **options):  # options: e.g. timelapse=True
         if target.caption == CRASH_CAPTION and not marker.exists():
             marker.write_text(str(os.getpid()))
             os._exit(1)  # as a killed or crashed worker: no exception, no clean-up
-        return real(pipe, target, overrides, device)
+        return real(pipe, target, overrides, device, **options)
 
     batch.search_target = search_target

@@ -59,7 +59,7 @@ def test_a_turn_changes_the_target_and_continues_from_the_population(app_presets
     assert card["turns"] == [{"question": "what colour is the digit?", "answer": "red"}]
     assert card["prompts"][1] == {"text": "a red digit", "weight": 0.5}
     assert [label for _, label in updates[-1].strip] == [f"caption: {CAPTION}", "what colour is the digit? red"]
-    assert len(updates[-1].files) == 2 and "Continuing from the population of generation 2" in str(updates[0].chat)
+    assert len(updates[-1].files) == 3 and "Continuing from the population of generation 2" in str(updates[0].chat)
 
     after_first = updates[-1].run.card.last
     updates = turn(app_presets, conv, control, "and the background?", "blue")

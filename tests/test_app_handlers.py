@@ -53,12 +53,13 @@ def test_a_run_streams_one_update_per_generation(app_presets):
     last = updates[-1]
     assert Image.open(last.image).size == (256, 256) and "Generation 3 of 3" in last.progress  # 32 px enlarged
     assert list(last.plot["generation"]) == [1, 1, 2, 2, 3, 3]
-    assert updates[0].files is None and len(last.files) == 2
+    assert updates[0].files is None and len(last.files) == 3  # result, run card, timelapse
 
 
 def test_saved_files_are_the_result_and_its_run_card(app_presets):
     run = t2i(app_presets, generations=2, seed=5)[-1].run
-    png, card = handlers.save_result(run)
+    png, card, timelapse = handlers.save_result(run)
+    assert "timelapse" in Path(timelapse).name
     assert Image.open(png).size == run.card.last.output.size
     data = json.loads(Path(card).read_text())
     assert data["target"] == {"caption": CAPTION} and data["seed"] == 5
@@ -220,7 +221,7 @@ def test_stop_ends_after_the_current_generation_and_keeps_the_result(app_presets
     handlers.request_stop(control)  # what the Stop button does
     last = next(stream)
     assert "Generation 3 of 500" in last.progress and "stopped, result kept" in last.progress
-    assert len(last.files) == 2 and last.run.card.last.generation == 3
+    assert len(last.files) == 3 and last.run.card.last.generation == 3  # result, run card, timelapse
     with pytest.raises(StopIteration):
         next(stream)
     assert spy.all_closed() and not control.running

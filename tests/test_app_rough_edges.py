@@ -101,7 +101,8 @@ def test_api_nan_names_the_field(served):
     # gradio_client will not send NaN (it is not JSON); a raw HTTP caller can.
     import httpx
 
-    body = json.dumps({"data": [CAPTION, served.presets["text2image"], 2, float("nan"), 0, False]})
+    # The last two: no picture as a target, and its weight (a raw caller sends every input).
+    body = json.dumps({"data": [CAPTION, served.presets["text2image"], 2, float("nan"), 0, False, None, 1]})
     base = f"{served.url.rstrip('/')}/gradio_api/call/text_to_image"
     event = httpx.post(base, content=body, headers={"Content-Type": "application/json"}, timeout=30).json()
     stream = httpx.get(f"{base}/{event['event_id']}", timeout=60).text

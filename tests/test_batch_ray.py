@@ -107,3 +107,11 @@ def test_ray_workers_take_targets_as_they_free_up_so_pictures_are_read_in_turn(l
     first = next(outcomes)
     assert n == 1 and first.error is None and taken == [0, 1]  # the one in flight, and the one sent after it
     assert sorted(o.target.index for o in [first, *outcomes]) == [0, 1, 2] and taken == [0, 1, 2]
+
+
+def test_ray_workers_send_back_the_timelapses(tmp_path, local_ray):
+    out = tmp_path / "out"
+    assert run(captions_file(tmp_path, CAPTIONS[:2]), out, "--ray", "--workers", "2", "--timelapse") == 0
+    rows = index(out)
+    assert len(rows) == 2 and all((out / r["timelapse"]).stat().st_size > 0 for r in rows)
+    assert all("timelapse" in r["timelapse"] for r in rows)
