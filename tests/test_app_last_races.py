@@ -220,7 +220,8 @@ def test_integers_beyond_float_range_get_the_fields_message(field, index):
 
 
 def test_api_integer_beyond_float_range_names_the_field(served):
-    body = json.dumps({"data": [CAPTION, served.presets["text2image"], 2, 10**400, 0, False]})
+    # The last two: no picture as a target, and its weight (a raw caller sends every input).
+    body = json.dumps({"data": [CAPTION, served.presets["text2image"], 2, 10**400, 0, False, None, 1]})
     base = f"{served.url.rstrip('/')}/gradio_api/call/text_to_image"
     event = httpx.post(base, content=body, headers={"Content-Type": "application/json"}, timeout=30).json()
     stream = httpx.get(f"{base}/{event['event_id']}", timeout=60).text
