@@ -1,0 +1,197 @@
+"""The app and the batch on a real two-node Ray cluster whose worker node cannot import glass_core.
+
+A head node (no CPU: nothing runs there) and a worker node (1 CPU), each a `ray start --block` of its own
+process group, started from an empty folder with a PYTHONPATH that lacks the repository: glass reaches the
+worker through runtime_env. Each test ends only what it started (its node's process group), never `ray stop`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from gradio_client.exceptions import AppError
+
+from app_support import CAPTION, app_presets, named, served, wait_for  # noqa: F401  (fixtures)
+from glass_app.handlers import ImageUpdate
+from test_batch import CAPTIONS, captions_file, index
+
+REPO = Path(__file__).resolve().parents[1]
+RAY = str(Path(sys.executable).parent / "ray")
+# The head notices a dead node within a few seconds (Ray's default takes about 30 s).
+HEALTH = {"RAY_health_check_initial_delay_ms": "0", "RAY_health_check_period_ms": "500",
+          "RAY_health_check_timeout_ms": "500", "RAY_health_check_failure_threshold": "3"}
+
+
+class LocalCluster:
+    """A head and worker nodes on this machine, each `ray start --block` in a process group of its own."""
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="g26", dir="/tmp"))  # short: Ray's socket paths must fit
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.address = f"127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GLASS_WEIGHTS", "VIRTUAL_ENV")}
+        self.env.update(HEALTH, OMP_NUM_THREADS="1", GLASS_CACHE=str(self.folder / "cache"))
+        self.head = self._start("--head", f"--port={self.port}", "--num-cpus=0", "--include-dashboard=false",
+                                f"--temp-dir={self.folder / 'ray'}", "--disable-usage-stats")
+        self.workers: list[subprocess.Popen] = []
+
+    def _start(self, *args: str) -> subprocess.Popen:
+        log = open(self.folder / f"node-{time.monotonic_ns()}.log", "w")
+        # cwd: a folder where `import glass_core` fails (the environment has no PYTHONPATH to the repository)
+        return subprocess.Popen([RAY, "start", "--block", *args], cwd=self.folder, env=self.env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def add_worker(self) -> subprocess.Popen:
+        """A worker node with 1 CPU."""
+        node = self._start(f"--address={self.address}", "--num-cpus=1")
+        self.workers.append(node)
+        return node
+
+    def kill(self, node: subprocess.Popen) -> None:
+        """SIGKILL the node's process group (its raylet and workers): as when its machine dies."""
+        try:
+            os.killpg(node.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        node.wait(30)
+
+    def worker_logs(self) -> str:
+        """Everything the Ray workers of this cluster wrote to their logs."""
+        return "".join(p.read_text(errors="replace") for p in (self.folder / "ray").glob("session_*/logs/worker-*"))
+
+    def close(self) -> None:
+        for node in [*self.workers, self.head]:
+            self.kill(node)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """The module's cluster: a head and one worker node; every node it started is killed at the end."""
+    import ray
+
+    start = time.perf_counter()
+    c = LocalCluster()
+    try:
+        c.add_worker()
+        # glass_core is not importable where the nodes run
+        assert subprocess.run([sys.executable, "-c", "import glass_core"], cwd=c.folder, env=c.env).returncode
+        print(f"cluster up: {time.perf_counter() - start:.1f} s")
+        yield c
+    finally:
+        from glass_app import remote
+
+        remote._workers = None
+        ray.shutdown()
+        c.close()
+
+
+@pytest.fixture
+def on_cluster(cluster, monkeypatch):
+    """The app's searches go to the cluster."""
+    import ray
+
+    monkeypatch.setenv("GLASS_RAY_ADDRESS", cluster.address)
+    yield cluster
+    assert ray.is_initialized()
+
+
+def _cpus() -> float:
+    import ray
+
+    return ray.cluster_resources().get("CPU", 0)
+
+
+def test_the_app_streams_each_generation_from_a_worker_that_got_glass_through_runtime_env(on_cluster, served):
+    import ray
+
+    from glass_app import remote
+
+    job = served.client().submit(CAPTION, served.presets["text2image"], 5, 8, 0, False, api_name="/text_to_image")
+    job.result(timeout=180)
+    outputs = [named(out, ImageUpdate) for out in job.outputs()]
+    assert [o["progress"].split(" · ")[0] for o in outputs] == [f"Generation {k} of 5" for k in range(1, 6)]
+    assert outputs[-1]["files"] and not served.spy.iterators  # searched remotely: no Pipeline.search here
+    where = ray.get(remote.workers().actors[0].where.remote())
+    assert where["node"] != ray.get_runtime_context().get_node_id()  # not the head, where this process is
+    assert "runtime_resources" in where["code"] and not where["code"].startswith(str(REPO))
+    assert "cache" in where["weights"] and where["weights_root"].startswith(str(on_cluster.folder))
+    assert remote.concurrency() == 1  # the app's concurrency: one search per worker
+
+
+def test_cancel_and_stop_end_the_remote_search(on_cluster, served):
+    from glass_app import handlers
+    from glass_app.state import Control
+
+    job = served.client().submit(CAPTION, served.presets["text2image"], 1000, 8, 0, False, api_name="/text_to_image")
+    assert wait_for(lambda: len(job.outputs()) >= 3, timeout=120)
+    job.cancel()
+    assert wait_for(lambda: "search ended at generation" in on_cluster.worker_logs(), timeout=60)
+    ended = int(on_cluster.worker_logs().split("search ended at generation ")[-1].split()[0])
+    assert ended < 1000
+    # Stop: the handler's generator ends after the next record; the worker's search with it.
+    control = Control()
+    updates = handlers.text_to_image(CAPTION, served.presets["text2image"], 1000, 8, 1, False, control)
+    for k, update in enumerate(updates, 1):
+        if k == 2:
+            control.stop = True
+    assert k == 3 and "Generation 3 of 1000" in update.progress
+    assert wait_for(lambda: on_cluster.worker_logs().count("search ended at generation") >= 2, timeout=60)
+
+
+def test_a_dead_worker_node_gives_one_message_and_the_next_search_runs(on_cluster, served):
+    from glass_app import remote
+
+    assert remote.concurrency() == 1
+    job = served.client().submit(CAPTION, served.presets["text2image"], 1000, 8, 0, False, api_name="/text_to_image")
+    assert wait_for(lambda: len(job.outputs()) >= 2, timeout=120)
+    on_cluster.kill(on_cluster.workers.pop())
+    with pytest.raises(AppError, match="cluster worker running it was lost"):
+        job.result(timeout=120)
+    on_cluster.add_worker()  # a replacement node (as KubeRay or the autoscaler would start): the actor restarts there
+    result = named(served.client().predict(CAPTION, served.presets["text2image"], 3, 8, 0, False,
+                                           api_name="/text_to_image"), ImageUpdate)
+    assert "Generation 3 of 3" in result["progress"]
+
+
+def _batch(targets: Path, out: Path, address: str) -> subprocess.Popen:
+    """`python -m glass_core batch ... --address` as a driver process of its own."""
+    return subprocess.Popen([sys.executable, "-m", "glass_core", "batch", str(targets), "--preset", "mini_gan",
+                             "--out", str(out), "--device", "cpu", "--generations", "40", "--pop-size", "8",
+                             "--address", address], cwd=REPO, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_a_batch_with_address_completes_and_resumes_after_its_driver_is_killed(tmp_path, cluster):
+    import ray
+
+    from glass_app import remote
+
+    if remote._workers is not None:  # the app's worker holds the node's only CPU
+        for actor in remote._workers.actors:
+            ray.kill(actor)
+        remote._workers = None
+    if not cluster.workers:
+        cluster.add_worker()
+    targets, out = captions_file(tmp_path, CAPTIONS), tmp_path / "out"
+    driver = _batch(targets, out, cluster.address)
+    assert wait_for(lambda: (out / "index.jsonl").is_file() and len(index(out)) >= 1, timeout=180)
+    driver.kill()
+    driver.wait(30)
+    assert len(index(out)) < len(CAPTIONS)
+    done_before = len(index(out))
+    again = _batch(targets, out, cluster.address)
+    _, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    rows = index(out)
+    assert sorted(r["target"]["caption"] for r in rows) == sorted(CAPTIONS) and {r["status"] for r in rows} == {"ok"}
+    assert f"{done_before} already done" in err
