@@ -195,3 +195,13 @@ def test_a_batch_with_address_completes_and_resumes_after_its_driver_is_killed(t
     rows = index(out)
     assert sorted(r["target"]["caption"] for r in rows) == sorted(CAPTIONS) and {r["status"] for r in rows} == {"ok"}
     assert f"{done_before} already done" in err
+
+
+def test_without_the_variable_the_app_searches_here_and_never_imports_ray():
+    code = ("import sys, app; from glass_app import handlers;"
+            "ups = list(handlers.text_to_image('a red seven', 'mini_gan', 2, 8, 0, False));"
+            "assert 'Generation 2 of 2' in ups[-1].progress, ups[-1].progress;"
+            "assert app.parse_args(['--ray-address', 'auto']).ray_address == 'auto';"
+            "sys.exit('ray' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "GLASS_RAY_ADDRESS"}
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**env, "OMP_NUM_THREADS": "1"}).returncode == 0
