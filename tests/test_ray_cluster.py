@@ -8,11 +8,8 @@ worker through runtime_env. Each test ends only what it started (its node's proc
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,58 +17,11 @@ import pytest
 from gradio_client.exceptions import AppError
 
 from app_support import CAPTION, app_presets, named, served, wait_for  # noqa: F401  (fixtures)
+from experiments.local_cluster import LocalCluster
 from glass_app.handlers import ImageUpdate
 from test_batch import CAPTIONS, captions_file, index
 
 REPO = Path(__file__).resolve().parents[1]
-RAY = str(Path(sys.executable).parent / "ray")
-# The head notices a dead node within a few seconds (Ray's default takes about 30 s).
-HEALTH = {"RAY_health_check_initial_delay_ms": "0", "RAY_health_check_period_ms": "500",
-          "RAY_health_check_timeout_ms": "500", "RAY_health_check_failure_threshold": "3"}
-
-
-class LocalCluster:
-    """A head and worker nodes on this machine, each `ray start --block` in a process group of its own."""
-
-    def __init__(self):
-        self.folder = Path(tempfile.mkdtemp(prefix="g26", dir="/tmp"))  # short: Ray's socket paths must fit
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.address = f"127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GLASS_WEIGHTS", "VIRTUAL_ENV")}
-        self.env.update(HEALTH, OMP_NUM_THREADS="1", GLASS_CACHE=str(self.folder / "cache"))
-        self.head = self._start("--head", f"--port={self.port}", "--num-cpus=0", "--include-dashboard=false",
-                                f"--temp-dir={self.folder / 'ray'}", "--disable-usage-stats")
-        self.workers: list[subprocess.Popen] = []
-
-    def _start(self, *args: str) -> subprocess.Popen:
-        log = open(self.folder / f"node-{time.monotonic_ns()}.log", "w")
-        # cwd: a folder where `import glass_core` fails (the environment has no PYTHONPATH to the repository)
-        return subprocess.Popen([RAY, "start", "--block", *args], cwd=self.folder, env=self.env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-
-    def add_worker(self) -> subprocess.Popen:
-        """A worker node with 1 CPU."""
-        node = self._start(f"--address={self.address}", "--num-cpus=1")
-        self.workers.append(node)
-        return node
-
-    def kill(self, node: subprocess.Popen) -> None:
-        """SIGKILL the node's process group (its raylet and workers): as when its machine dies."""
-        try:
-            os.killpg(node.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        node.wait(30)
-
-    def worker_logs(self) -> str:
-        """Everything the Ray workers of this cluster wrote to their logs."""
-        return "".join(p.read_text(errors="replace") for p in (self.folder / "ray").glob("session_*/logs/worker-*"))
-
-    def close(self) -> None:
-        for node in [*self.workers, self.head]:
-            self.kill(node)
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +33,7 @@ def cluster():
     c = LocalCluster()
     try:
         c.add_worker()
-        # glass_core is not importable where the nodes run
-        assert subprocess.run([sys.executable, "-c", "import glass_core"], cwd=c.folder, env=c.env).returncode
+        assert not c.glass_importable()
         print(f"cluster up: {time.perf_counter() - start:.1f} s")
         yield c
     finally:
@@ -103,12 +52,6 @@ def on_cluster(cluster, monkeypatch):
     monkeypatch.setenv("GLASS_RAY_ADDRESS", cluster.address)
     yield cluster
     assert ray.is_initialized()
-
-
-def _cpus() -> float:
-    import ray
-
-    return ray.cluster_resources().get("CPU", 0)
 
 
 def test_the_app_streams_each_generation_from_a_worker_that_got_glass_through_runtime_env(on_cluster, served):
