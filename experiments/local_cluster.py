@@ -33,7 +33,8 @@ class LocalCluster:
             self.port = s.getsockname()[1]
         self.address = f"127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GLASS_WEIGHTS", "VIRTUAL_ENV")}
-        self.env.update(HEALTH, OMP_NUM_THREADS="1", GLASS_CACHE=str(self.folder / "cache"))
+        # No token authentication: ~/.ray/auth_token is shared by every cluster started on this machine.
+        self.env.update(HEALTH, RAY_AUTH_MODE="disabled", OMP_NUM_THREADS="1", GLASS_CACHE=str(self.folder / "cache"))
         self.head = self._start("--head", f"--port={self.port}", "--num-cpus=0", "--include-dashboard=false",
                                 f"--temp-dir={self.folder / 'ray'}", "--disable-usage-stats")
         self.workers: list[subprocess.Popen] = []
@@ -48,6 +49,17 @@ class LocalCluster:
         node = self._start(f"--address={self.address}", "--num-cpus=1")
         self.workers.append(node)
         return node
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Return once the head's GCS accepts connections (ray.init gives up sooner than a busy machine starts)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError(f"the Ray head at {self.address} did not start in {timeout:.0f} s")
 
     def glass_importable(self) -> bool:
         """Whether `import glass_core` works where the nodes run (it must not)."""

@@ -32,6 +32,7 @@ def cluster():
     start = time.perf_counter()
     c = LocalCluster()
     try:
+        c.wait_ready()
         c.add_worker()
         assert not c.glass_importable()
         print(f"cluster up: {time.perf_counter() - start:.1f} s")
