@@ -149,3 +149,16 @@ def test_without_the_variable_the_app_searches_here_and_never_imports_ray():
             "sys.exit('ray' in sys.modules)")
     env = {k: v for k, v in os.environ.items() if k != "GLASS_RAY_ADDRESS"}
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**env, "OMP_NUM_THREADS": "1"}).returncode == 0
+
+
+def test_the_cluster_manifest_and_image_use_the_ray_of_the_requirements():
+    import yaml
+
+    pin = next(line.split("==")[1] for line in (REPO / "requirements.txt").read_text().splitlines()
+               if line.startswith("ray=="))
+    manifest = yaml.safe_load((REPO / "deploy" / "ray-cluster.yaml").read_text())
+    assert manifest["kind"] == "RayCluster" and manifest["spec"]["rayVersion"] == pin
+    assert manifest["spec"]["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"  # searches run on workers only
+    worker = manifest["spec"]["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]
+    assert {"name": "GLASS_WEIGHTS", "value": "/weights"} in worker["env"]
+    assert f"FROM rayproject/ray:{pin}-" in (REPO / "deploy" / "Dockerfile.ray").read_text()
