@@ -69,6 +69,7 @@ def test_the_app_streams_each_generation_from_a_worker_that_got_glass_through_ru
     assert where["node"] != ray.get_runtime_context().get_node_id()  # not the head, where this process is
     assert "runtime_resources" in where["code"] and not where["code"].startswith(str(REPO))
     assert "cache" in where["weights"] and where["weights_root"].startswith(str(on_cluster.folder))
+    assert where["weights"] in on_cluster.worker_logs()  # the worker says where its weights come from
     assert remote.concurrency() == 1  # the app's concurrency: one search per worker
 
 
