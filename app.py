@@ -14,6 +14,7 @@ import gradio as gr
 
 from glass_app import remote
 from glass_app.ui import CSS, build_demo
+from glass_core.errors import GlassError
 
 
 def _env_int(name: str, default: int) -> int:
@@ -57,7 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.ray_address:
         os.environ[remote.ADDRESS] = args.ray_address  # glass_app.remote reads it
-    serve(args.host, args.port)
+    try:
+        serve(args.host, args.port)
+    except GlassError as err:  # e.g. the Ray cluster cannot be joined: one line, no traceback
+        raise SystemExit(f"error: {err}") from None
 
 
 if __name__ == "__main__":
