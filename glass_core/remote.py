@@ -171,6 +171,7 @@ def connect(address: str | None, ship: bool = True) -> None:
     if ray.is_initialized():  # the caller set Ray up already (a notebook, a test)
         return
     env = runtime_env() if ship else None
+    stage = env["working_dir"] if env else None  # ray.init replaces it in `env` with the uploaded package's URI
     try:
         if address:
             ray.init(address=address, log_to_driver=False, runtime_env=env)
@@ -179,8 +180,8 @@ def connect(address: str | None, ship: bool = True) -> None:
     except ConnectionError as err:
         raise BadInputError(f"Cannot join the Ray cluster at {address!r}: {err}") from err
     finally:
-        if env is not None:  # uploaded by ray.init: the links are no longer needed
-            shutil.rmtree(env["working_dir"], ignore_errors=True)
+        if stage is not None:  # uploaded by ray.init: the links are no longer needed
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def plan_workers(device: str | None, workers: int | None) -> tuple[str, int, dict[str, float]]:
