@@ -9,6 +9,7 @@ groups started here, never `ray stop` (other Ray clusters may run on the same ma
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -76,9 +77,11 @@ class LocalCluster:
 
     def worker_logs(self) -> str:
         """Everything the Ray workers of this cluster wrote to their logs."""
-        return "".join(p.read_text(errors="replace") for p in (self.folder / "ray").glob("session_*/logs/worker-*"))
+        files = sorted({p.resolve() for p in (self.folder / "ray").glob("session_*/logs/worker-*")})  # less session_latest
+        return "".join(p.read_text(errors="replace") for p in files)
 
     def close(self) -> None:
-        """Kill every node started here."""
+        """Kill every node started here, then delete its folder (sessions, logs, caches)."""
         for node in [*self.workers, self.head]:
             self.kill(node)
+        shutil.rmtree(self.folder, ignore_errors=True)
