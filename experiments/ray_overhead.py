@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
                 cluster.add_worker()
                 demo = _serve_app(cluster)
             for visitors in (4, 8):
-                _app_throughput(demo.local_url, 1, args) if visitors == 4 else None  # warm the pool's path
+                if visitors == 4:  # warm-up: the new pool's first search
+                    _app_throughput(demo.local_url, 1, args)
                 runs = [_app_throughput(demo.local_url, visitors, args) for _ in range(args.repeats)]
                 throughput.setdefault(str(nodes), {})[str(visitors)] = runs
         demo.close()
