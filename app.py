@@ -12,8 +12,10 @@ import os
 
 import gradio as gr
 
+from glass_app import remote
 from glass_app.downloads import clean_earlier_runs
 from glass_app.ui import CSS, build_demo
+from glass_core.errors import GlassError
 from glass_core.images import MAX_FILE_BYTES
 
 
@@ -28,8 +30,9 @@ def _env_int(name: str, default: int) -> int:
 def create_demo() -> gr.Blocks:
     """The page with its queue: a few searches at once, a bounded line of waiting visitors."""
     demo = build_demo()
-    # Searches are CPU/GPU bound: more at once only slows each one down.
-    return demo.queue(default_concurrency_limit=_env_int("GLASS_CONCURRENCY", 2),
+    # Searches are CPU/GPU bound: more at once only slows each one down. On a cluster: one per worker.
+    limit = remote.concurrency() if remote.address() else _env_int("GLASS_CONCURRENCY", 2)
+    return demo.queue(default_concurrency_limit=limit,
                       max_size=_env_int("GLASS_QUEUE_SIZE", 16))
 
 
@@ -40,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         or "127.0.0.1", help="address to listen on (0.0.0.0 to let others connect)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GLASS_PORT")
                                                         or os.environ.get("GRADIO_SERVER_PORT") or 7860))
+    parser.add_argument("--ray-address", default=os.environ.get(remote.ADDRESS),
+                        help="search on this Ray cluster ('auto': the one `ray start` runs here); $GLASS_RAY_ADDRESS")
     return parser.parse_args(argv)
 
 
@@ -59,7 +64,12 @@ def serve(host: str, port: int, **launch_kwargs) -> gr.Blocks:
 def main(argv: list[str] | None = None) -> None:
     """Serve the page until interrupted."""
     args = parse_args(argv)
-    serve(args.host, args.port)
+    if args.ray_address:
+        os.environ[remote.ADDRESS] = args.ray_address  # glass_app.remote reads it
+    try:
+        serve(args.host, args.port)
+    except GlassError as err:  # e.g. the Ray cluster cannot be joined: one line, no traceback
+        raise SystemExit(f"error: {err}") from None
 
 
 if __name__ == "__main__":

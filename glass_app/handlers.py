@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from glass_app import download_view, downloads, inputs, views, zerogpu
+from glass_app import download_view, downloads, inputs, remote, views, zerogpu
 from glass_app.state import PAGE_ONLY, Control, ImageUpdate, Run, TextUpdate, api_fields  # noqa: F401 (the page's API)
 from glass_core.availability import preset_status
 from glass_core.chunks import chunked_search
@@ -158,7 +158,10 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
 
 def _records(pipe: Pipeline, preset: str, target: Any, initial: np.ndarray | None,
              overrides: dict[str, Any]) -> Iterator[GenerationRecord]:
-    """The search's records: in this process, or on a ZeroGPU Space as GPU calls that each fit their duration."""
+    """The search's records: in this process, on a Ray cluster, or on a ZeroGPU Space as GPU calls that fit."""
+    if remote.address():  # glass_app.remote: a worker of the cluster searches; records stream back
+        pipe.preset.replace(**overrides)  # out-of-range settings are refused here, before any call
+        return remote.records(pipe.preset, target, overrides, initial)
     run_chunk = zerogpu.runner(preset, device(), target, overrides)
     if run_chunk is None:
         return pipe.search(target, initial=initial, **overrides)
