@@ -26,7 +26,7 @@ WAYS = ("plain loop", "Ray, 1 worker", "Ray, 2 workers")
 
 def _targets(n: int, folder: Path):
     """n held-out mini captions as a batch targets file, read back as glass_core.batch reads it."""
-    from glass_core.batch_targets import read_targets
+    from glass_core.batch.targets import read_targets
 
     path = folder / "captions.txt"
     path.write_text("\n".join(text for text, _ in heldout_captions(n, 7, varied=True)) + "\n")
@@ -35,7 +35,7 @@ def _targets(n: int, folder: Path):
 
 def _plain(preset, targets, out: Path) -> tuple[float, float]:
     """(set-up s, search s) of the plain loop: the Pipeline loaded once, the targets in turn."""
-    from glass_core.batch import local_searcher, run_batch
+    from glass_core.batch.run import local_searcher, run_batch
     from glass_core.pipeline import Pipeline
 
     threads = torch.get_num_threads()
@@ -54,8 +54,8 @@ def _plain(preset, targets, out: Path) -> tuple[float, float]:
 def _on_ray(workers: int) -> Callable:
     """(set-up s, search s) with `workers` Ray actors, each loading the Pipeline once."""
     def run(preset, targets, out: Path) -> tuple[float, float]:
-        from glass_core.batch import run_batch
-        from glass_core.batch_ray import ray_searcher
+        from glass_core.batch.run import run_batch
+        from glass_core.remote import ray_searcher
 
         start = time.perf_counter()
         searcher, _, n = ray_searcher(preset, {}, "cpu", None, workers)

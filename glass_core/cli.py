@@ -1,4 +1,4 @@
-"""Command line: `python -m glass_core text2image "a dog" …`, `… image2text photo.jpg`; batch and metrics: glass_core.batch_cli."""
+"""Command line: `python -m glass_core text2image "a dog" …`, `… image2text photo.jpg`; batch and metrics: glass_core.batch.cli."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="torch.compile the networks: minutes first, then faster generations")
         p.add_argument("--weights", type=Path, help="weights folder (default: the repository's weights/)")
         p.add_argument("--out", type=Path, default=Path("runs"), help="folder for the result and its run card")
-    from glass_core.batch_cli import add_batch_commands  # batch and metrics
+    from glass_core.batch.cli import add_batch_commands  # batch and metrics
 
     add_batch_commands(sub)
     return parser
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> Path:
     """Run one search with a progress bar; write the result and run.json; return the folder."""
     from tqdm import tqdm
 
-    from glass_core.batch_cli import out_folder
+    from glass_core.batch.cli import out_folder
     from glass_core.images import open_image
     from glass_core.pipeline import Pipeline
     from glass_core.runcard import RunCard, describe_target
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.task in ("batch", "metrics"):
-            from glass_core.batch_cli import run_batch_command, run_metrics_command
+            from glass_core.batch.cli import run_batch_command, run_metrics_command
 
             return (run_batch_command if args.task == "batch" else run_metrics_command)(args)
         run(args)

@@ -10,19 +10,20 @@ or are downloaded once into the node's cache. Ray is imported only by the functi
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from glass_core.errors import BadInputError, GlassError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from glass_core.batch import Outcome
-    from glass_core.batch_targets import BatchTarget
+    from glass_core.batch.run import Outcome
+    from glass_core.batch.targets import BatchTarget
     from glass_core.pipeline import Pipeline
     from glass_core.presets import Preset
     from glass_core.records import GenerationRecord
@@ -148,8 +149,8 @@ class SearchWorker:
 
     def search_target(self, preset: Preset, target: BatchTarget, overrides: dict[str, Any],
                       timelapse: bool = False) -> Outcome:
-        """glass_core.batch.search_target, as the plain loop runs it (with the target's timelapse, if asked)."""
-        from glass_core import batch
+        """glass_core.batch.run.search_target, as the plain loop runs it (with the target's timelapse, if asked)."""
+        from glass_core.batch import run as batch
 
         asked = {"timelapse": True} if timelapse else {}  # the plain call unless asked (tests wrap search_target)
         return batch.search_target(self.pipeline(preset), target, overrides, self.device, **asked)
@@ -250,3 +251,39 @@ def stop_workers(actors: list) -> None:
 
     for actor in actors:
         ray.kill(actor)
+
+
+def ray_searcher(preset: Preset, overrides: dict[str, Any], device: str | None, weights_root: Path | None,
+                 workers: int | None, timelapse: bool = False):
+    """A searcher for glass_core.batch.run.run_batch: the targets through a pool of workers, results as they finish.
+
+    Returns (searcher, device, number of workers); the workers are killed when the searcher ends.
+    """
+    from ray.util import ActorPool
+
+    device, n, resources = plan_workers(device, workers)
+    actors = start_workers(device, n, resources, str(weights_root) if weights_root is not None else None)
+    load_on(actors, preset)
+
+    def search(todo: Iterable[BatchTarget]) -> Iterator[Outcome]:
+        pool = ActorPool(actors)
+        targets = iter(todo)
+
+        def submit(count: int) -> None:
+            # Pictures travel by value: a worker on another machine need not see the driver's files.
+            for target in itertools.islice(targets, count):
+                pool.submit(lambda actor, t: actor.search_target.remote(preset, t.with_data(), overrides, timelapse),
+                            target)
+
+        try:
+            # One target per worker, the next as one finishes (not map_unordered, which takes every
+            # target at once): each picture is read when its turn comes.
+            submit(len(actors))
+            while pool.has_next():
+                outcome = pool.get_next_unordered()
+                submit(1)
+                yield outcome
+        finally:
+            stop_workers(actors)
+
+    return search, device, n

@@ -10,7 +10,7 @@ CRASH_CAPTION = "a green four on a black background"
 
 def crash_once() -> None:
     """The first worker to search CRASH_CAPTION dies on the spot (os._exit), leaving its pid in the marker file."""
-    from glass_core import batch
+    from glass_core.batch import run as batch
 
     marker = Path(os.environ["GLASS_TEST_CRASH_MARKER"])
     real = batch.search_target

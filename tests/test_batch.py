@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import glass_core.batch as batch
-import glass_core.batch_index as batch_index
+import glass_core.batch.run as batch
+import glass_core.batch.index as batch_index
 from glass_core.cli import main
 from glass_core.pipeline import Pipeline
 from glass_core.weights import REPO_WEIGHTS
@@ -206,7 +206,7 @@ def test_an_unknown_preset_is_refused_by_the_parser(tmp_path, capsys):
 
 def test_a_picture_sent_by_value_needs_no_file_and_keeps_its_key(tmp_path):
     """What a Ray worker on another machine gets: the bytes, and a path it cannot see."""
-    from glass_core.batch_targets import BatchTarget
+    from glass_core.batch.targets import BatchTarget
 
     picture = tmp_path / "red-7.png"
     shutil.copy(EXAMPLES / "red-7-on-blue.png", picture)

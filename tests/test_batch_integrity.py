@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from glass_core.batch_index import latest_rows, read_index
-from glass_core.batch_targets import read_targets
+from glass_core.batch.index import latest_rows, read_index
+from glass_core.batch.targets import read_targets
 from glass_core.cli import main
 from glass_core.weights import REPO_WEIGHTS
 from test_batch import CAPTIONS, EXAMPLES, captions_file, index, run, searches  # noqa: F401 - a fixture
@@ -231,7 +231,7 @@ def test_a_rerun_redoes_a_deleted_result_and_reads_a_spoilt_index(tmp_path, sear
     ("seed", "x", "seed must be a number, got 'x'."),
 ])
 def test_jsonl_values_of_the_wrong_type_get_a_message_naming_the_field(field, value, message):
-    from glass_core.batch_targets import _from_json
+    from glass_core.batch.targets import _from_json
 
     target = _from_json(0, json.dumps({"caption": "a red 3", field: value}), Path("."), 0)
     assert target.error == f"Line 1: {message}"
@@ -259,7 +259,7 @@ def test_jsonl_flags_and_numbers_as_the_app_reads_them(tmp_path):
 
 
 def test_index_lines_and_run_cards_are_strict_json_even_for_non_finite_scores(tmp_path):
-    from glass_core.batch_index import append_line
+    from glass_core.batch.index import append_line
     from glass_core.presets import get_preset
     from glass_core.runcard import RunCard, save
 

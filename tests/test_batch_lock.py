@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from glass_core.batch_index import read_index
-from glass_core.batch_lock import LOCK, FolderBusyError, acquire, folder_lock
+from glass_core.batch.index import read_index
+from glass_core.batch.lock import LOCK, FolderBusyError, acquire, folder_lock
 from glass_core.weights import REPO_WEIGHTS
 from test_batch import captions_file, index, run, searches  # noqa: F401 - a fixture
 

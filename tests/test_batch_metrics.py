@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from glass_core.cli import main
-from glass_core.fidelity import INCEPTION_FILE, INCEPTION_URL, fid_and_is
-from glass_core.metrics import clip_score
+from glass_core.batch.fidelity import INCEPTION_FILE, INCEPTION_URL, fid_and_is
+from glass_core.batch.metrics import clip_score
 from glass_core.scorer import load_clip
 from glass_core.weights import REPO_WEIGHTS
 from test_batch import CAPTIONS, EXAMPLES, captions_file, index, picture_folder, run

@@ -46,7 +46,7 @@ def test_two_workers_finish_a_batch_although_one_dies_mid_target(tmp_path, local
     assert sorted(rows) == sorted(CAPTIONS) and {r["status"] for r in rows.values()} == {"ok"}
     assert len(index(out)) == 4 and all((out / f).is_file() for r in rows.values() for f in r["files"])
     assert all(r["files"][0] in (out / "report.html").read_text() for r in rows.values())
-    # The workers ran glass_core.batch.search_target as the plain loop does: the same results.
+    # The workers ran glass_core.batch.run.search_target as the plain loop does: the same results.
     assert run(targets, plain) == 0
     for r in index(plain):
         assert rows[r["target"]["caption"]]["similarity"] == pytest.approx(r["similarity"], abs=1e-5)
@@ -70,7 +70,7 @@ def test_missing_weights_on_the_workers_are_one_line(tmp_path, local_ray, capsys
 def test_one_worker_per_gpu_else_per_cpu(monkeypatch):
     import ray
 
-    from glass_core.batch_ray import plan_workers
+    from glass_core.remote import plan_workers
     from glass_core.errors import BadInputError
 
     monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 16.0, "GPU": 2.0})
@@ -83,15 +83,15 @@ def test_one_worker_per_gpu_else_per_cpu(monkeypatch):
 
 
 def test_ray_is_imported_only_for_ray_batches():
-    code = ("import sys, glass_core.cli, glass_core.batch_cli, glass_core.batch, glass_core.report;"
+    code = ("import sys, glass_core.cli, glass_core.batch.cli, glass_core.batch.run, glass_core.batch.report;"
             "sys.exit('ray' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=TESTS.parent).returncode == 0
 
 
 def test_ray_workers_take_targets_as_they_free_up_so_pictures_are_read_in_turn(local_ray):
     """Each picture is read (BatchTarget.with_data) when its turn comes, not all before the first search."""
-    from glass_core.batch_ray import ray_searcher
-    from glass_core.batch_targets import BatchTarget
+    from glass_core.remote import ray_searcher
+    from glass_core.batch.targets import BatchTarget
     from glass_core.presets import get_preset
 
     taken: list[int] = []

@@ -39,7 +39,7 @@ def _pair(row: dict[str, Any], out_dir: Path) -> tuple[str, Any, str]:
     The result must be a file inside the batch folder (batch_index.result_files) and every file is
     read bounded (glass_core.images.read_bounded); anything else is one BadInputError for this row.
     """
-    from glass_core.batch_index import result_files
+    from glass_core.batch.index import result_files
     from glass_core.images import open_image, read_bounded
 
     result = result_files(row, out_dir)[0]
@@ -81,10 +81,10 @@ def clipscores(scorer: ClipScorer, out_dir: Path, rows: list[dict[str, Any]]) ->
 def compute_metrics(scorer: ClipScorer, out_dir: Path, clip: str, reference: Path | None = None,
                     device: str = "cpu", weights_root: Path | None = None) -> dict[str, Any]:
     """CLIPScore (and FID / IS with `reference`) of a batch folder, written to out_dir/metrics.json."""
-    from glass_core.batch_index import latest_rows, read_index
-    from glass_core.report import write_report
+    from glass_core.batch.index import latest_rows, read_index
+    from glass_core.batch.report import write_report
 
-    from glass_core.batch_lock import folder_lock
+    from glass_core.batch.lock import folder_lock
     from glass_core.jsonsafe import dumps
 
     out_dir = Path(out_dir)
@@ -94,7 +94,7 @@ def compute_metrics(scorer: ClipScorer, out_dir: Path, clip: str, reference: Pat
     with folder_lock(out_dir):  # not while a batch writes this folder
         result = {"clip": clip, **clipscores(scorer, out_dir, rows)}
         if reference is not None:
-            from glass_core.fidelity import fid_and_is
+            from glass_core.batch.fidelity import fid_and_is
 
             if any(r.get("task") != "text2image" for r in rows):
                 raise BadInputError("FID and IS measure pictures: --reference needs a text → image batch.")
@@ -124,7 +124,7 @@ def describe(result: dict[str, Any]) -> str:
 
 def preset_of(out_dir: Path) -> str:
     """The preset a batch folder was searched with, from its index."""
-    from glass_core.batch_index import read_index
+    from glass_core.batch.index import read_index
 
     names = {r["preset"] for r in read_index(out_dir) if r.get("status") == "ok" and isinstance(r.get("preset"), str)}
     if not names:

@@ -1,6 +1,6 @@
 """Batch search: many targets through one Pipeline, each result saved atomically, resumable from index.jsonl.
 
-The per-target work is two functions shared by the plain loop and the Ray workers (glass_core.batch_ray):
+The per-target work is two functions shared by the plain loop and the Ray workers (glass_core.remote):
 `search_target` (runs on whichever process holds the models, returns an Outcome) and `write_outcome`
 (runs on the driver: result + run card into the folder, then one index line).
 """
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from glass_core.batch_index import INDEX, append_line, done_keys
-from glass_core.batch_lock import folder_lock
-from glass_core.batch_targets import BatchTarget
+from glass_core.batch.index import INDEX, append_line, done_keys
+from glass_core.batch.lock import folder_lock
+from glass_core.batch.targets import BatchTarget
 from glass_core.errors import BadInputError, GlassError
 
 if TYPE_CHECKING:
@@ -179,11 +179,11 @@ def run_batch(targets: list[BatchTarget], preset: Preset, out_dir: Path, overrid
     """Search every target not already ok in out_dir's index; write results as they arrive, then the report.
 
     `searcher` hands back outcomes for an iterable of targets, in any order: `local_searcher`, or
-    glass_core.batch_ray's pool of workers.
+    glass_core.remote's pool of workers.
     """
     from tqdm import tqdm
 
-    from glass_core.report import write_report
+    from glass_core.batch.report import write_report
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from glass_core.batch_targets import IMAGE_SUFFIXES
+from glass_core.batch.targets import IMAGE_SUFFIXES
 from glass_core.errors import BadInputError, MissingWeightsError
 from glass_core.weights import default_weights_root, is_offline, reachable
 

@@ -19,7 +19,7 @@ img{width:128px;image-rendering:pixelated}.error{color:#b00}"""
 
 def write_report(out_dir: Path) -> Path:
     """Write out_dir/report.html from its index (and metrics.json, when there); return its path."""
-    from glass_core.batch_index import REPORT, latest_rows, read_index
+    from glass_core.batch.index import REPORT, latest_rows, read_index
 
     out_dir = Path(out_dir)
     rows = latest_rows(read_index(out_dir))
@@ -59,7 +59,7 @@ def render(rows: list[dict[str, Any]], metrics: dict[str, Any], out_dir: Path) -
 def _shown(rows: list[dict[str, Any]], out_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(ok rows whose result files are in the folder, rows listed as errors): a row whose files are gone or
     lie outside the folder is listed with why, never linked."""
-    from glass_core.batch_index import result_files
+    from glass_core.batch.index import result_files
     from glass_core.errors import GlassError
 
     ok, errors = [], []

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from glass_core.batch_lock import folder_lock
+from glass_core.batch.lock import folder_lock
 from glass_core.cli_args import default_device, search_overrides
 from glass_core.errors import BadInputError
 from glass_core.presets import OPERATOR_SETS, PRESETS, get_preset
@@ -45,7 +45,7 @@ def add_batch_commands(sub: "argparse._SubParsersAction") -> None:
 
 def run_batch_command(args: argparse.Namespace) -> int:
     """The batch: one Pipeline for all targets; 0 if every target is ok, 1 if some failed."""
-    from glass_core.batch_targets import read_targets
+    from glass_core.batch.targets import read_targets
 
     args.out = out_folder(args.out, create=False)
     overrides = search_overrides(args)
@@ -77,7 +77,7 @@ def _report(summary, args: argparse.Namespace) -> None:
 
 def _here(targets, preset, overrides: dict, args: argparse.Namespace):
     """The batch in this process: the models load once, here; (summary, CLIP for the metrics)."""
-    from glass_core.batch import local_searcher, run_batch
+    from glass_core.batch.run import local_searcher, run_batch
     from glass_core.pipeline import Pipeline
 
     device = args.device or default_device()
@@ -87,11 +87,11 @@ def _here(targets, preset, overrides: dict, args: argparse.Namespace):
 
 
 def _on_ray(targets, preset, overrides: dict, args: argparse.Namespace):
-    """The batch on Ray workers (glass_core.batch_ray); the metrics load their CLIP here afterwards."""
+    """The batch on Ray workers (glass_core.remote); the metrics load their CLIP here afterwards."""
     import ray
 
-    from glass_core.batch import run_batch
-    from glass_core.batch_ray import connect, ray_searcher
+    from glass_core.batch.run import run_batch
+    from glass_core.remote import connect, ray_searcher
 
     started = not ray.is_initialized()
     connect(args.address)
@@ -107,7 +107,7 @@ def _on_ray(targets, preset, overrides: dict, args: argparse.Namespace):
 
 def run_metrics_command(args: argparse.Namespace) -> int:
     """`metrics DIR`: loads only the CLIP of the batch's preset."""
-    from glass_core.metrics import preset_of
+    from glass_core.batch.metrics import preset_of
 
     args.out = out_folder(args.out, create=False)
     if not args.out.is_dir():
@@ -143,7 +143,7 @@ def _check_reference(args: argparse.Namespace, task: str) -> None:
     """With --reference: a text → image preset, a folder of pictures, and Inception's weights (or a way to them)."""
     if args.reference is None:
         return
-    from glass_core.fidelity import inception_weights, reference_pictures
+    from glass_core.batch.fidelity import inception_weights, reference_pictures
 
     if task != "text2image":
         raise BadInputError("FID and IS measure pictures: --reference needs a text → image preset.")
@@ -155,7 +155,7 @@ def _measure(scorer, args: argparse.Namespace) -> None:
     """Compute, write (metrics.json, report.html) and print a batch folder's metrics; no scorer: load its CLIP."""
     import torch
 
-    from glass_core.metrics import compute_metrics, describe, preset_of
+    from glass_core.batch.metrics import compute_metrics, describe, preset_of
     from glass_core.scorer import load_clip
     from glass_core.weights import default_weights_root
 
