@@ -13,6 +13,7 @@ from PIL import Image
 
 from glass_core.errors import BadInputError
 from glass_core.generators import Generator, get_kind
+from glass_core.generators.base import bind
 from glass_core.optimizers import OPTIMIZERS
 from glass_core.images import to_rgb
 from glass_core.presets import Preset, get_preset
@@ -105,8 +106,18 @@ class Pipeline:
         preset = self.preset.replace(**overrides) if overrides else self.preset
         check_names(preset)
         embedding, notes = self.encode_target(target)  # once per search, not per generation
-        return run_search(self.generator, self.scorer, embedding, preset, notes, initial)
+        generator = bind(self.generator, condition(target))  # a diffusion prompt, encoded once per search
+        return run_search(generator, self.scorer, embedding, preset, notes, initial)
 
-    def show(self, genomes: np.ndarray) -> list[Image.Image] | list[str]:
-        """Render genomes (e.g. a chosen point of the Pareto front) for display."""
-        return self.generator.show(np.atleast_2d(genomes))
+    def show(self, genomes: np.ndarray, target: Target | None = None) -> list[Image.Image] | list[str]:
+        """Render genomes (e.g. a chosen point of the Pareto front) for display; `target`: the search's."""
+        generator = self.generator if target is None else bind(self.generator, condition(target))
+        return generator.show(np.atleast_2d(genomes))
+
+
+def condition(target: Target) -> str | None:
+    """What a conditional generator takes as its prompt: the caption's positive parts; None for an image."""
+    if isinstance(target, Image.Image):
+        return None
+    prompts = parse_prompts(target) if isinstance(target, str) else target
+    return ", ".join(p.text for p in prompts if p.weight > 0)
