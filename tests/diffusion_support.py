@@ -27,9 +27,6 @@ def save_pipeline(pipeline: str, dest: Path) -> None:
 
     torch.manual_seed(0)
     pipe = build_pipeline(pipeline, tiny(pipeline))
-    with torch.no_grad():  # a wider UNet output, so that the noise visibly changes the picture
-        for p in pipe.unet.conv_out.parameters():
-            p.mul_(20.0)
     pipe.save_pretrained(dest, safe_serialization=True)
 
 
@@ -38,7 +35,12 @@ def save_taesd(dest: Path) -> None:
     from glass_core.generators.diffusion_build import build_tiny
 
     torch.manual_seed(1)
-    build_tiny(full=False).save_pretrained(dest, safe_serialization=True)
+    taesd = build_tiny(full=False)
+    last = taesd.decoder.layers[-1]
+    with torch.no_grad():  # mid-grey pictures with visible contrast (a random decoder draws near-black ones)
+        last.weight.mul_(5.0)
+        last.bias.fill_(0.5)
+    taesd.save_pretrained(dest, safe_serialization=True)
 
 
 def save_aesthetic(dest: Path, dim: int = MINI_CLIP_DIM) -> None:

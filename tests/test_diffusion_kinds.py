@@ -56,3 +56,103 @@ def test_the_prompt_is_encoded_once_per_search(diffusion_presets, diffusion_root
         hook.remove()
     assert len(records) == 3 and records[-1].evaluations == 24
     assert len(calls) == 1 and calls[0].shape[0] == 1  # once per search, not per generation or genome
+
+
+def test_a_planted_noise_is_found_on_the_tiny_pipeline(diffusion_root):
+    """The target is the mini CLIP's embedding of a hidden noise's picture: the search gets close to it."""
+    from glass_core.operators import LatentSampling
+    from glass_core.presets import Preset
+    from glass_core.scorer import load_clip
+    from glass_core.search import run_search
+    from glass_core.weights import REPO_WEIGHTS
+
+    gen = _load(diffusion_root).bind("a red apple")
+    clip = load_clip("mini", torch.device("cpu"), REPO_WEIGHTS)
+    sample = LatentSampling(gen.latent).do
+    hidden = sample(None, 1, random_state=np.random.default_rng(100)).get("X")
+    others = sample(None, 64, random_state=np.random.default_rng(5)).get("X")
+    with torch.inference_mode():
+        target = clip.encode_images(gen.generate(hidden))
+        chance = (clip.encode_images(gen.generate(others)) @ target.T).ravel().numpy()
+    preset = Preset(name="planted", task="text2image", generator="sd_turbo", clip="mini", pop_size=16,
+                    generations=12, batch_size=16, seed=0)
+    records = list(run_search(gen, clip, target, preset))
+    assert chance.max() < 0.99 <= records[-1].best_similarity  # beyond the best of 64 random noises
+    assert records[-1].best_similarity > records[0].best_similarity
+
+
+def test_missing_weights_offline_name_what_to_fetch_at_once(tmp_path):
+    root = tmp_path / "weights"
+    root.mkdir()
+    start = time.perf_counter()
+    with pytest.raises(MissingWeightsError) as err:
+        _load(root, repo="glass-tests/no-such-pipeline")
+    assert time.perf_counter() - start < 1.0
+    message = str(err.value)
+    assert "glass-tests/no-such-pipeline" in message and "offline" in message
+    assert "huggingface-cli download glass-tests/no-such-pipeline" in message and "madebyollin/taesd" in message
+    assert list(root.iterdir()) == []  # nothing written
+
+
+def test_a_repository_of_another_pipeline_class_is_refused(diffusion_root, tmp_path):
+    folder = tmp_path / "flux"
+    folder.mkdir()
+    (folder / "model_index.json").write_text(json.dumps({"_class_name": "FluxPipeline"}))
+    before = _tree(folder)
+    with pytest.raises(BadInputError, match="holds a FluxPipeline; glass runs only StableDiffusionPipeline"):
+        _load(diffusion_root, repo=str(folder))
+    assert _tree(folder) == before
+
+
+def test_a_damaged_weights_file_gets_one_clear_message_and_stays_as_it_was(diffusion_root, tmp_path):
+    from glass_core.weights import hub_cached_path
+
+    folder = tmp_path / "sd-turbo"
+    shutil.copytree(hub_cached_path("stabilityai/sd-turbo", "model_index.json").parent, folder)
+    unet = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    unet.write_bytes(unet.read_bytes()[:1000])  # a download cut short
+    before = _tree(folder)
+    with pytest.raises(BadInputError, match="could not be read: it is damaged or incomplete"):
+        _load(tmp_path)  # weights/sd-turbo/ is read before the cache
+    assert _tree(folder) == before
+
+
+def test_the_aesthetic_head_reads_the_published_layout_and_refuses_code(diffusion_root, tmp_path):
+    from glass_core.aesthetic import FILENAME, FOLDER, load_aesthetic
+
+    head = load_aesthetic(diffusion_root)
+    state = torch.load(diffusion_root / FOLDER / FILENAME, weights_only=True)
+    x = torch.nn.functional.normalize(torch.randn(4, 128), dim=-1)
+    expected = x
+    for i in (0, 2, 4, 6, 7):  # the published MLP: Linear layers with dropout between, no activation
+        expected = expected @ state[f"layers.{i}.weight"].T + state[f"layers.{i}.bias"]
+    assert torch.allclose(head(x), expected.ravel(), atol=1e-5)
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("ran code",))
+
+    bad = tmp_path / FOLDER / FILENAME
+    bad.parent.mkdir(parents=True)
+    torch.save({"layers.0.weight": Payload()}, bad)
+    with pytest.raises(UnsafeFileError):
+        load_aesthetic(tmp_path)
+
+
+def test_aesthetic_preset_runs_nsga2_with_the_aesthetic_score_on_the_front(diffusion_presets, diffusion_root):
+    from glass_core.generators.base import second_objective
+    from glass_core.pipeline import Pipeline
+
+    pipe = Pipeline.from_preset("test_sdturbo_aesthetic", weights_root=diffusion_root)
+    assert second_objective(pipe.generator).label == "aesthetic score"
+    assert get_kind("sd_turbo").second.label == "aesthetic score"
+    records = list(pipe.search("a red apple", generations=2))
+    last = records[-1]
+    assert last.front and all(np.isfinite(p.realism) for p in last.front)
+    with torch.inference_mode():  # the second objective is the head over the search's own embedding
+        emb = pipe.scorer.encode_images(pipe.generator.bind("a red apple").generate(last.genome[None]))
+        assert pipe.generator.aesthetic(emb).item() == pytest.approx(last.realism, abs=1e-4)
+    # Raised as it is, not hinged: the front's members trade similarity against a higher score.
+    sims = [p.similarity for p in last.front]
+    scores = [p.realism for p in last.front]
+    assert len(last.front) == 1 or np.corrcoef(sims, scores)[0, 1] < 0

@@ -204,9 +204,9 @@ def load(device: torch.device, weights_root: Path, model: str = "sd_turbo", repo
     if model not in MODELS:
         raise BadInputError(f"Unknown diffusion model {model!r}; known: {', '.join(MODELS)}")
     spec = MODELS[model]
-    hint = _fetch_hint(spec, weights_root)
     if repo is not None:  # another repository (or folder) of a supported class
         spec = DiffusionModel(repo, repo, spec.pipeline, spec.tiny_repo, spec.tiny_folder, spec.size)
+    hint = _fetch_hint(spec, weights_root)
     source, local = _source(weights_root / spec.folder, spec.repo, INDEX, _what(model), hint)
     tiny_source, tiny_local = _source(weights_root / spec.tiny_folder, spec.tiny_repo, TINY_CONFIG,
                                       f"tiny autoencoder for '{model}'", hint)
