@@ -156,3 +156,48 @@ def test_aesthetic_preset_runs_nsga2_with_the_aesthetic_score_on_the_front(diffu
     sims = [p.similarity for p in last.front]
     scores = [p.realism for p in last.front]
     assert len(last.front) == 1 or np.corrcoef(sims, scores)[0, 1] < 0
+
+
+def test_the_command_line_draws_with_sdturbo_from_the_hub_cache(diffusion_root, tmp_path, monkeypatch, capsys):
+    """`python -m glass_core text2image "a red apple" --preset SDTurbo`, on the tiny pipeline in the offline cache."""
+    from conftest import TINY_CLIP_ARCH, TINY_CLIP_REPO
+    from glass_core.cli import main
+    from glass_core.scorer import CLIP_MODELS, ClipSpec
+
+    # ViT-L/14 is too large to fake: the tiny CLIP stands in under its name, the preset is SDTurbo's own.
+    monkeypatch.setitem(CLIP_MODELS, "ViT-L-14-quickgelu/openai",
+                        ClipSpec(folder="clip/tiny", arch=TINY_CLIP_ARCH, hub_repo=TINY_CLIP_REPO))
+    out = tmp_path / "runs"
+    assert main(["text2image", "a red apple", "--preset", "SDTurbo", "--generations", "1", "--pop-size", "2",
+                 "--weights", str(diffusion_root), "--out", str(out)]) == 0
+    (folder,) = list(out.iterdir())
+    card = json.loads((folder / "run.json").read_text())
+    with Image.open(folder / "result.png") as picture:
+        assert picture.size == (512, 512)  # shown through the full VAE at the preset's size
+    assert card["preset"]["name"] == "SDTurbo" and card["target"] == {"caption": "a red apple"}
+    assert len(card["result"]["genome"]) == 4 * 64 * 64
+
+
+def test_the_command_line_names_what_to_fetch_for_sdxlturbo(tmp_path, monkeypatch, capsys):
+    from glass_core.cli import main
+    from glass_core.generators import diffusion
+
+    monkeypatch.setitem(diffusion.MODELS, "sdxl_turbo",
+                        diffusion.DiffusionModel("glass-tests/absent-sdxl", "sdxl-turbo", "StableDiffusionXLPipeline",
+                                                 "glass-tests/absent-taesdxl", "taesdxl"))
+
+    status = main(["text2image", "a red apple", "--preset", "SDXLTurbo", "--weights", str(tmp_path),
+                   "--out", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "huggingface-cli download glass-tests/absent-sdxl" in err
+
+
+def test_the_preset_list_says_whether_the_diffusion_weights_are_here(diffusion_presets, diffusion_root, tmp_path):
+    from glass_core.availability import preset_status
+    from glass_core.presets import PRESETS
+
+    assert preset_status(PRESETS["test_sdturbo"], diffusion_root) == "present"
+    assert preset_status(PRESETS["test_sdturbo_aesthetic"], diffusion_root) == "present"
+    # The aesthetic head is part of the aesthetic preset's weights: without it, missing offline.
+    assert preset_status(PRESETS["test_sdturbo_aesthetic"], tmp_path) == "missing"
+    assert preset_status(PRESETS["SDXLTurbo"], tmp_path) == "missing"  # ViT-L/14 is not in the offline cache
