@@ -199,5 +199,8 @@ def test_the_preset_list_says_whether_the_diffusion_weights_are_here(diffusion_p
     assert preset_status(PRESETS["test_sdturbo"], diffusion_root) == "present"
     assert preset_status(PRESETS["test_sdturbo_aesthetic"], diffusion_root) == "present"
     # The aesthetic head is part of the aesthetic preset's weights: without it, missing offline.
+    (tmp_path / "mini").mkdir()
+    (tmp_path / "mini" / "clip").symlink_to(diffusion_root / "mini" / "clip")
+    assert preset_status(PRESETS["test_sdturbo"], tmp_path) == "present"  # the pipeline from the hub cache
     assert preset_status(PRESETS["test_sdturbo_aesthetic"], tmp_path) == "missing"
     assert preset_status(PRESETS["SDXLTurbo"], tmp_path) == "missing"  # ViT-L/14 is not in the offline cache
