@@ -204,3 +204,28 @@ def test_the_preset_list_says_whether_the_diffusion_weights_are_here(diffusion_p
     assert preset_status(PRESETS["test_sdturbo"], tmp_path) == "present"  # the pipeline from the hub cache
     assert preset_status(PRESETS["test_sdturbo_aesthetic"], tmp_path) == "missing"
     assert preset_status(PRESETS["SDXLTurbo"], tmp_path) == "missing"  # ViT-L/14 is not in the offline cache
+
+
+def test_batch_and_zerogpu_chunks_draw_each_caption_with_its_own_prompt(diffusion_presets, diffusion_root, tmp_path):
+    """A captions file through the batch command; a chunked search (ZeroGPU's calls) keeps the prompt bound."""
+    from glass_core.chunks import chunked_search, plain_runner
+    from glass_core.cli import main
+    from glass_core.pipeline import Pipeline
+
+    captions = tmp_path / "captions.txt"
+    captions.write_text("a red apple\n\na blue car\n")
+    out = tmp_path / "out"
+    assert main(["batch", str(captions), "--preset", "test_sdturbo", "--out", str(out), "--device", "cpu",
+                 "--weights", str(diffusion_root), "--generations", "1", "--pop-size", "4"]) == 0
+    rows = [json.loads(line) for line in (out / "index.jsonl").read_text().splitlines()]
+    assert [r["target"] for r in rows] == [{"caption": "a red apple"}, {"caption": "a blue car"}]
+    assert {r["status"] for r in rows} == {"ok"}
+
+    pipe = Pipeline.from_preset("test_sdturbo", weights_root=diffusion_root)
+    records = list(chunked_search(plain_runner(pipe.search, "a red apple", pop_size=4), generations=3,
+                                  budget_s=0.01, seed=0))
+    assert [r.generation for r in records] == [1, 2, 3]
+    # What each chunk showed is the prompt-bound picture of its genome, not an unconditioned one.
+    again = pipe.show(records[-1].genome, "a red apple")[0]
+    assert np.array_equal(np.asarray(again), np.asarray(records[-1].output))
+    assert not np.array_equal(np.asarray(pipe.show(records[-1].genome)[0]), np.asarray(again))
