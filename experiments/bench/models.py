@@ -31,6 +31,7 @@ def components(preset: Preset, device: torch.device, weights_root: Path,
     args = dict(preset.generator_args)
     if kind.modality == "text":
         args["tokenizer"] = gpt2_tokenizer
-    arch = CLIP_MODELS[preset.clip].arch if preset.clip in CLIP_MODELS else None
     # The preset's CLIP architecture (ViT-L/14 for the diffusion presets), random weights.
-    return kind.random_weights(device, **args), random_clip(device, **({"arch": arch} if arch else {}))
+    spec = CLIP_MODELS.get(preset.clip)
+    return kind.random_weights(device, **args), random_clip(device, arch=spec.arch if spec and spec.arch else
+                                                            "ViT-B-32-quickgelu")
