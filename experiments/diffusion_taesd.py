@@ -44,20 +44,40 @@ def tiny_generator(seed: int, distil_steps: int) -> tuple[DiffusionGenerator, fl
     pipe.set_progress_bar_config(disable=True)
     gen = DiffusionGenerator(pipe, build_tiny(full=False).eval(), torch.device("cpu"), SIZE).bind("a red apple")
     rng = np.random.default_rng(seed)
-    optimiser = torch.optim.Adam(gen.tiny.decoder.parameters(), lr=2e-3)
+    denoised_like_sd(gen, rng)
+    optimiser = torch.optim.Adam(gen.tiny.decoder.parameters(), lr=3e-3)
     err = float("nan")
-    for _ in range(distil_steps):
+    for step in range(distil_steps):
         latents = gen.denoise(rng.standard_normal((8, gen.latent.n_var))).clone()
         with torch.no_grad():
             want = gen.decode(latents, "full").clone()
-        got = (gen.tiny.decode(latents).sample / 2 + 0.5).clamp(0, 1)
+        got = gen.tiny.decode(latents).sample / 2 + 0.5  # unclamped: a clamp would stop the gradient
         loss = torch.nn.functional.mse_loss(got, want)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         err = float(loss.detach().sqrt() / want.std())
+        if step % 50 == 0:
+            print(f"distilling: step {step}, relative RMS error {err:.3f}", flush=True)
     gen.tiny.eval().requires_grad_(False)
     return gen, err
+
+
+def denoised_like_sd(gen: DiffusionGenerator, rng: np.random.Generator) -> None:
+    """Make the random UNet a residual noise predictor, so one step leaves latents of std ~1.
+
+    A trained one-step model predicts nearly all of the noise, leaving SD-scaled latents of
+    about unit spread, which is what TAESD (tanh-limited to ±3) and the VAE are built for; a
+    random UNet predicts almost none, leaving latents 15 times too wide. The hook returns
+    input - a·u (u the random UNet's output), scaled so that the denoised latents have std 1.
+    """
+    outputs: list[torch.Tensor] = []
+    probe = gen.pipe.unet.register_forward_hook(lambda m, args, out: outputs.append(out[0]))
+    gen.denoise(rng.standard_normal((8, gen.latent.n_var)))
+    probe.remove()
+    sigma = float(gen.pipe.scheduler.sigmas.max())
+    a = 1.0 / (sigma * float(outputs[0].std()))
+    gen.pipe.unet.register_forward_hook(lambda m, args, out: (args[0] - a * out[0], *out[1:]))
 
 
 @torch.inference_mode()
@@ -113,7 +133,7 @@ def markdown(record: dict) -> str:
         "## Setup", "",
         f"- A tiny random pipeline of SD-Turbo's classes ({s['size']} px, 4×8×8 noise), not sd-turbo's weights:"
         " none can be downloaded here. Its TAESD (AutoencoderTiny) was distilled for"
-        f" {s['distil_steps']} steps to imitate its VAE's decoder (relative RMS error"
+        f" {s['distil_steps']} steps (TAESD's classes at the tests' tiny width) to imitate its VAE's decoder (relative RMS error"
         f" {record['distil_relative_error']:.3f}), as the real TAESD imitates SD's VAE.",
         f"- {s['targets']} planted targets: the embedded mini CLIP's embedding of a hidden noise's full-VAE picture."
         f" Populations of {s['pop']}: random noise, and the last population of a {s['generations']}-generation GA"
