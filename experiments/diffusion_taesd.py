@@ -90,7 +90,8 @@ def similarities(gen: DiffusionGenerator, clip, genomes: np.ndarray, target: tor
 def compare(sims: dict[str, np.ndarray]) -> dict[str, float]:
     """Whether TAESD's pick is the full VAE's, what the full VAE's similarity loses, and the rank correlation."""
     tiny_pick, full_pick = int(np.argmax(sims["tiny"])), int(np.argmax(sims["full"]))
-    return {"same_choice": float(tiny_pick == full_pick), "loss": float(sims["full"][full_pick] - sims["full"][tiny_pick]),
+    return {"same_choice": float(tiny_pick == full_pick),
+            "loss": float(sims["full"][full_pick] - sims["full"][tiny_pick]),
             "spearman": float(spearmanr(sims["tiny"], sims["full"]).statistic)}
 
 
@@ -133,8 +134,8 @@ def markdown(record: dict) -> str:
         "## Setup", "",
         f"- A tiny random pipeline of SD-Turbo's classes ({s['size']} px, 4×8×8 noise), not sd-turbo's weights:"
         " none can be downloaded here. Its TAESD (AutoencoderTiny) was distilled for"
-        f" {s['distil_steps']} steps (TAESD's classes at the tests' tiny width) to imitate its VAE's decoder (relative RMS error"
-        f" {record['distil_relative_error']:.3f}), as the real TAESD imitates SD's VAE.",
+        f" {s['distil_steps']} steps (TAESD's classes at the tests' tiny width) to imitate its VAE's decoder"
+        f" (relative RMS error {record['distil_relative_error']:.3f}), as the real TAESD imitates SD's VAE.",
         f"- {s['targets']} planted targets: the embedded mini CLIP's embedding of a hidden noise's full-VAE picture."
         f" Populations of {s['pop']}: random noise, and the last population of a {s['generations']}-generation GA"
         " scored through TAESD (closer to the target and to each other, so harder to rank).",

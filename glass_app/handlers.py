@@ -227,13 +227,14 @@ def image_updates(stream: Iterator[tuple], control: Control | None = None) -> It
     """The text-to-image outputs of each generation of `stream`; closing this closes the search."""
     with closing(stream):
         for pipe, run, rec, render, final in stream:
-            imagenet = get_kind(run.card.preset.generator).class_names == "imagenet"
+            kind = get_kind(run.card.preset.generator)
+            imagenet, second = kind.class_names == "imagenet", kind.second.label  # realism, aesthetic score
             top = views.top_indices(rec, TOP_K)
             gallery = [(views.shown_file(img), f"{rec.similarities[i]:.4f}")
                        for i, img in zip(top, render(rec.population[top]))]
             yield ImageUpdate(
                 image=views.shown_file(rec.output),
-                progress=views.progress_line(rec, stopped=final, second=get_kind(run.card.preset.generator).second.label),
+                progress=views.progress_line(rec, stopped=final, second=second),
                 plot=views.similarity_frame(run.card.history), front_row=gr.update(visible=rec.front is not None),
                 front=views.front_frame(rec.front), gallery=gallery,
                 classes=views.class_line(pipe.generator, rec.genome, imagenet),
