@@ -229,3 +229,19 @@ def test_batch_and_zerogpu_chunks_draw_each_caption_with_its_own_prompt(diffusio
     again = pipe.show(records[-1].genome, "a red apple")[0]
     assert np.array_equal(np.asarray(again), np.asarray(records[-1].output))
     assert not np.array_equal(np.asarray(pipe.show(records[-1].genome)[0]), np.asarray(again))
+
+
+def test_showing_a_scored_genome_reuses_its_latents(diffusion_root):
+    """The shown individual was just scored: its picture needs the full VAE, not a second UNet pass."""
+    gen = _load(diffusion_root).bind("a red apple")
+    noise = np.random.default_rng(3).standard_normal((4, gen.latent.n_var))
+    calls = []
+    hook = gen.pipe.unet.register_forward_hook(lambda m, args, out: calls.append(len(args[0])))
+    try:
+        gen.generate(noise)
+        shown = gen.show(noise[2:3])[0]
+        fresh = _load(diffusion_root).bind("a red apple").show(noise[2:3])[0]  # drawn from scratch
+    finally:
+        hook.remove()
+    assert calls == [4]  # the scoring pass only; the fresh generator is another pipeline
+    assert np.abs(np.asarray(shown, dtype=int) - np.asarray(fresh, dtype=int)).max() <= 1

@@ -48,6 +48,7 @@ MODELS: dict[str, DiffusionModel] = {
 }
 SUPPORTED = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")
 INDEX = "model_index.json"
+LATENT_CACHE = 256  # denoised latents kept per bound generator: 16 MB at 512 px
 TINY_CONFIG = "config.json"
 
 
@@ -68,6 +69,8 @@ class DiffusionGenerator:
         self.has_discriminator = aesthetic is not None
         self.second_objective = AESTHETIC
         self._embeds = embeds
+        # Denoised latents of recently scored genomes: showing one of them needs no second UNet pass.
+        self._latents: dict[bytes, torch.Tensor] = {}
         side = size // pipe.vae_scale_factor
         self.latent_shape = (pipe.unet.config.in_channels, side, side)
         self.latent = LatentSpace(n_real=int(np.prod(self.latent_shape)), real_bounds=NOISE_BOUNDS,
@@ -128,11 +131,18 @@ class DiffusionGenerator:
 
     def generate(self, genomes: np.ndarray) -> torch.Tensor:
         """What CLIP scores: (N, 3, size, size) in [0, 1], decoded by `score_decoder`."""
-        return self.decode(self.denoise(genomes), self._score_decoder)
+        latents = self.denoise(genomes)
+        if len(self._latents) + len(genomes) > LATENT_CACHE:
+            self._latents.clear()
+        self._latents.update((g.tobytes(), lat) for g, lat in zip(np.atleast_2d(genomes), latents))
+        return self.decode(latents, self._score_decoder)
 
     def show(self, genomes: np.ndarray) -> list[Image.Image]:
-        """What a person sees: the full VAE's pictures."""
-        return to_pil(self.decode(self.denoise(genomes), "full"))
+        """What a person sees: the full VAE's pictures (from the scored latents when they are at hand)."""
+        genomes = np.atleast_2d(genomes)
+        kept = [self._latents.get(g.tobytes()) for g in genomes]
+        latents = torch.stack(kept) if all(k is not None for k in kept) else self.denoise(genomes)
+        return to_pil(self.decode(latents, "full"))
 
     @torch.inference_mode()
     def discriminate(self, embeddings: torch.Tensor) -> torch.Tensor:
