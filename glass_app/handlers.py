@@ -74,7 +74,9 @@ class Renderer:
         keys = [g.tobytes() for g in genomes]
         todo = [i for i, k in enumerate(keys) if k not in self.cache]
         if todo:
-            for i, out in zip(todo, self.pipe.show(genomes[todo], self.target)):
+            rows = genomes[todo]
+            shown = self.pipe.show(rows) if self.target is None else self.pipe.show(rows, self.target)
+            for i, out in zip(todo, shown):
                 self.cache[keys[i]] = out
         if len(self.cache) > self.limit:  # keep memory bounded over a long run
             self.cache = {k: self.cache[k] for k in keys}
@@ -126,7 +128,7 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
         raise refuse(str(err), title="Please check the input") from err
     run = Run(preset, RunCard(spec.replace(**config.overrides), describe(target), device=device()),
               notes=list(config.notes))
-    render = Renderer(pipe, target=target)
+    render = Renderer(pipe, target=target if task == "text2image" else None)  # a caption can be a prompt
     control.running = True
     try:
         for rec in records:
