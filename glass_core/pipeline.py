@@ -55,6 +55,7 @@ class Pipeline:
 
     def __init__(self, preset: Preset, generator: Generator, scorer: ClipScorer):
         self.preset, self.generator, self.scorer = preset, generator, scorer
+        self._bound: dict[str | None, Generator] = {}  # per prompt: encoded once for the search and its pictures
 
     @classmethod
     def from_preset(cls, preset: str | Preset, device: str | torch.device = "cpu",
@@ -106,13 +107,21 @@ class Pipeline:
         preset = self.preset.replace(**overrides) if overrides else self.preset
         check_names(preset)
         embedding, notes = self.encode_target(target)  # once per search, not per generation
-        generator = bind(self.generator, condition(target))  # a diffusion prompt, encoded once per search
-        return run_search(generator, self.scorer, embedding, preset, notes, initial)
+        return run_search(self.bound(target), self.scorer, embedding, preset, notes, initial)
 
     def show(self, genomes: np.ndarray, target: Target | None = None) -> list[Image.Image] | list[str]:
         """Render genomes (e.g. a chosen point of the Pareto front) for display; `target`: the search's."""
-        generator = self.generator if target is None else bind(self.generator, condition(target))
+        generator = self.generator if target is None else self.bound(target)
         return generator.show(np.atleast_2d(genomes))
+
+    def bound(self, target: Target) -> Generator:
+        """The generator bound to the target's prompt (diffusion), kept so that showing reuses it."""
+        key = condition(target)
+        if key not in self._bound:
+            if len(self._bound) >= 8:  # a long conversation: keep memory bounded
+                self._bound.clear()
+            self._bound[key] = bind(self.generator, key)
+        return self._bound[key]
 
 
 def condition(target: Target) -> str | None:

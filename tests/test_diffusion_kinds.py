@@ -52,6 +52,7 @@ def test_the_prompt_is_encoded_once_per_search(diffusion_presets, diffusion_root
     hook = pipe.generator.pipe.text_encoder.register_forward_hook(lambda m, args, out: calls.append(args[0]))
     try:
         records = list(pipe.search("a red apple", generations=3))
+        pipe.show(records[-1].population[:2], "a red apple")  # the app's gallery, the same prompt
     finally:
         hook.remove()
     assert len(records) == 3 and records[-1].evaluations == 24
