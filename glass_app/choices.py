@@ -9,6 +9,7 @@ import gradio as gr
 
 from glass_app import inputs
 from glass_core.availability import describe, is_embedded, preset_status
+from glass_core.generators import KINDS
 from glass_core.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 
 
@@ -98,5 +99,14 @@ def preset_widgets(name: str) -> tuple[Any, Any, Any, str]:
     with_d = inputs.has_discriminator(preset)
     return (gr.update(value=min(max(preset.generations, lo_g), hi_g)),
             gr.update(value=min(max(preset.pop_size, lo_p), hi_p)),
-            gr.update(value=preset.use_discriminator and with_d, visible=with_d),
+            gr.update(value=preset.use_discriminator and with_d, visible=with_d, label=second_label(preset)),
             preset_note(name))
+
+
+def second_label(preset: Preset) -> str:
+    """The second-objective checkbox's words for a preset: its kind's second objective, as data."""
+    kind = KINDS.get(preset.generator)
+    second = kind.second.label if kind else "realism"
+    if second == "realism":
+        return "Use the discriminator (NSGA-II: similarity and realism)"
+    return f"Use {second} as a second objective (NSGA-II)"

@@ -68,15 +68,18 @@ def pipeline(name: str) -> Pipeline:
 class Renderer:
     """Renders top individuals, remembering recent ones so an unchanged gallery costs nothing."""
 
-    def __init__(self, pipe: Pipeline, limit: int = 64):
-        self.pipe, self.limit, self.cache = pipe, limit, {}
+    def __init__(self, pipe: Pipeline, limit: int = 64, target: Any = None):
+        # The search's target: a diffusion generator draws with the caption as its prompt.
+        self.pipe, self.limit, self.cache, self.target = pipe, limit, {}, target
 
     def __call__(self, genomes: np.ndarray) -> list[Any]:
         """Outputs for genome rows, rendering only those not seen lately."""
         keys = [g.tobytes() for g in genomes]
         todo = [i for i, k in enumerate(keys) if k not in self.cache]
         if todo:
-            for i, out in zip(todo, self.pipe.show(genomes[todo])):
+            rows = genomes[todo]
+            shown = self.pipe.show(rows) if self.target is None else self.pipe.show(rows, self.target)
+            for i, out in zip(todo, shown):
                 self.cache[keys[i]] = out
         if len(self.cache) > self.limit:  # keep memory bounded over a long run
             self.cache = {k: self.cache[k] for k in keys}
@@ -128,7 +131,7 @@ def _stream(task: str, preset: str, target_of: Callable[[], Any], numbers: tuple
         raise refuse(str(err), title="Please check the input") from err
     run = Run(preset, RunCard(spec.replace(**config.overrides), describe(target), device=device()),
               notes=list(config.notes))
-    render = Renderer(pipe)
+    render = Renderer(pipe, target=target if task == "text2image" else None)  # a caption can be a prompt
     control.running = True
     try:
         for rec in records:
@@ -249,12 +252,14 @@ def image_updates(stream: Iterator[tuple], control: Control | None = None) -> It
                 yield _unchanged(ImageUpdate, progress=item)
                 continue
             pipe, run, rec, render, final = item
-            imagenet = get_kind(run.card.preset.generator).class_names == "imagenet"
+            kind = get_kind(run.card.preset.generator)
+            imagenet, second = kind.class_names == "imagenet", kind.second.label  # realism, aesthetic score
             top = views.top_indices(rec, TOP_K)
             gallery = [(views.shown_file(img), f"{rec.similarities[i]:.4f}")
                        for i, img in zip(top, render(rec.population[top]))]
             yield ImageUpdate(
-                image=views.shown_file(rec.output), progress=views.progress_line(rec, stopped=final),
+                image=views.shown_file(rec.output),
+                progress=views.progress_line(rec, stopped=final, second=second),
                 plot=views.similarity_frame(run.card.history), front_row=gr.update(visible=rec.front is not None),
                 front=views.front_frame(rec.front), gallery=gallery,
                 classes=views.class_line(pipe.generator, rec.genome, imagenet),
@@ -350,7 +355,7 @@ def choose_front_point(run_state: Run | None, evt: gr.SelectData) -> tuple[Any, 
     if index is None:
         return None, "Select a stretch of the front (drag across the plot) to see that individual."
     point = front[index]
-    shown = pipeline(run_state.preset).show(point.genome)[0]
-    second = "fluency" if run_state.card.preset.task == "image2text" else "realism"
+    shown = pipeline(run_state.preset).show(point.genome, run_state.card.target.get("caption"))[0]
+    second = get_kind(run_state.card.preset.generator).second.label  # realism, fluency, aesthetic score
     label = f"Front point: similarity {point.similarity:.4f}, {second} {point.realism:.3f}"
     return (views.shown_file(shown) if isinstance(shown, Image.Image) else shown), label

@@ -9,7 +9,7 @@ import torch
 from pymoo.mcdm.pseudo_weights import PseudoWeights
 
 from glass_core.errors import GlassError
-from glass_core.generators.base import Generator, pad_rows
+from glass_core.generators.base import Generator, pad_rows, second_objective
 from glass_core.graphs import release_graphs
 from glass_core.scorer import ClipScorer
 
@@ -26,6 +26,7 @@ class Evaluator:
         self.generator, self.scorer = generator, scorer
         self.target = target.reshape(-1).to(scorer.device)
         self.use_d, self.batch_size = use_discriminator, batch_size
+        self.judges_embeddings = second_objective(generator).reads == "embeddings"
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
         self.autocast = dict(device_type=scorer.device.type, dtype=dtype, enabled=dtype is not None)
         self.timings = {"generator": 0.0, "discriminator": 0.0, "clip": 0.0, "operators": 0.0}
@@ -80,7 +81,8 @@ class Evaluator:
         sim = np.nan_to_num(sim.cpu().numpy(), nan=-1.0)
         t2 = time.perf_counter()
         # D sees only the real rows: padding would change StyleGAN2's minibatch-stddev groups.
-        real = self.generator.discriminate(out[:n]).float().cpu().numpy().reshape(-1) if self.use_d else None
+        judged = emb[:n] if self.judges_embeddings else out[:n]
+        real = self.generator.discriminate(judged).float().cpu().numpy().reshape(-1) if self.use_d else None
         self.timings["generator"] += t1 - t0
         self.timings["clip"] += t2 - t1
         self.timings["discriminator"] += time.perf_counter() - t2
@@ -116,11 +118,11 @@ def effective_precision(precision: str, device: torch.device) -> tuple[str, str 
                     " (bf16 autocast was slower than float32 on the CPUs measured).")
 
 
-def objectives(sim: np.ndarray, realism: np.ndarray | None) -> np.ndarray:
-    """pymoo minimises: -similarity, and hinge(1 - D(x)) when the discriminator is used."""
+def objectives(sim: np.ndarray, realism: np.ndarray | None, hinged: bool = True) -> np.ndarray:
+    """pymoo minimises: -similarity, and hinge(1 - D(x)) when the discriminator is used (-score if not hinged)."""
     if realism is None:
         return -sim[:, None]
-    return np.stack([-sim, np.maximum(0.0, 1.0 - realism)], axis=1)
+    return np.stack([-sim, np.maximum(0.0, 1.0 - realism) if hinged else -realism], axis=1)
 
 
 def compromise(F: np.ndarray) -> int:

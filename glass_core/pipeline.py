@@ -13,6 +13,7 @@ from PIL import Image
 
 from glass_core.errors import BadInputError
 from glass_core.generators import Generator, get_kind
+from glass_core.generators.base import bind
 from glass_core.optimizers import OPTIMIZERS
 from glass_core.images import to_rgb
 from glass_core.presets import Preset, get_preset
@@ -55,6 +56,7 @@ class Pipeline:
 
     def __init__(self, preset: Preset, generator: Generator, scorer: ClipScorer):
         self.preset, self.generator, self.scorer = preset, generator, scorer
+        self._bound: dict[str | None, Generator] = {}  # per prompt: encoded once for the search and its pictures
 
     @classmethod
     def from_preset(cls, preset: str | Preset, device: str | torch.device = "cpu",
@@ -106,8 +108,26 @@ class Pipeline:
         preset = self.preset.replace(**overrides) if overrides else self.preset
         check_names(preset)
         embedding, notes = self.encode_target(target)  # once per search, not per generation
-        return run_search(self.generator, self.scorer, embedding, preset, notes, initial)
+        return run_search(self.bound(target), self.scorer, embedding, preset, notes, initial)
 
-    def show(self, genomes: np.ndarray) -> list[Image.Image] | list[str]:
-        """Render genomes (e.g. a chosen point of the Pareto front) for display."""
-        return self.generator.show(np.atleast_2d(genomes))
+    def show(self, genomes: np.ndarray, target: Target | None = None) -> list[Image.Image] | list[str]:
+        """Render genomes (e.g. a chosen point of the Pareto front) for display; `target`: the search's."""
+        generator = self.generator if target is None else self.bound(target)
+        return generator.show(np.atleast_2d(genomes))
+
+    def bound(self, target: Target) -> Generator:
+        """The generator bound to the target's prompt (diffusion), kept so that showing reuses it."""
+        key = condition(target)
+        if key not in self._bound:
+            if len(self._bound) >= 8:  # a long conversation: keep memory bounded
+                self._bound.clear()
+            self._bound[key] = bind(self.generator, key)
+        return self._bound[key]
+
+
+def condition(target: Target) -> str | None:
+    """What a conditional generator takes as its prompt: the caption's positive parts; None for an image."""
+    if isinstance(target, Image.Image):
+        return None
+    prompts = parse_prompts(target) if isinstance(target, str) else target
+    return ", ".join(p.text for p in prompts if p.weight > 0)

@@ -228,6 +228,15 @@ def _mini(name: str, task: Task, generator: str, args: dict[str, Any], use_d: bo
     )
 
 
+def _diffusion(name: str, kind: str, aesthetic: bool, description: str) -> Preset:
+    # ViT-L/14 scores, so that the aesthetic head reads the same image embedding (glass_core.aesthetic).
+    return Preset(
+        name=name, task="text2image", generator=kind, generator_args={"aesthetic": True} if aesthetic else {},
+        clip="ViT-L-14-quickgelu/openai", use_discriminator=aesthetic, pop_size=16, generations=25, batch_size=8,
+        **DEFAULT_SEARCH["diffusion"], description=description,
+    )
+
+
 _ALL = [
     # The paper's configurations, under their original names and population sizes.
     # The paper's config says batch 25, but its sampler never reads it: all 100 decode at once.
@@ -246,6 +255,11 @@ _ALL = [
     _biggan("DeepMindBigGAN256", 256, pop=64, batch=32),
     _biggan("DeepMindBigGAN512", 512, pop=32, batch=8),
     *[_stylegan2(net, use_d) for net in ("ffhq", "car", "church") for use_d in (True, False)],
+    # One-step diffusion: the genome is the initial noise, scored through TAESD (issue 25).
+    _diffusion("SDTurbo", "sd_turbo", False, "SD-Turbo 512×512, one step; genome: the 4×64×64 initial noise"),
+    _diffusion("SDTurbo_aesthetic", "sd_turbo", True,
+               "SD-Turbo 512×512, one step; LAION aesthetic score as a 2nd objective"),
+    _diffusion("SDXLTurbo", "sdxl_turbo", False, "SDXL-Turbo 512×512, one step; genome: the 4×64×64 initial noise"),
     # The embedded default set: small models trained in this project (issue 4).
     # Populations from benchmarks/mini_evaluation.md: 32 already finds every held-out picture;
     # captions need 64 (at 32, 75 % right digits; at 64, as many as the mini CLIP itself ranks first).

@@ -36,6 +36,11 @@ CLIP_MODELS: dict[str, ClipSpec] = {
         folder="clip/ViT-B-32-quickgelu-openai", arch="ViT-B-32-quickgelu",
         hub_repo="timm/vit_base_patch32_clip_224.openai",
     ),
+    # The diffusion presets' CLIP: the LAION aesthetic predictor reads its image embeddings (issue 25).
+    "ViT-L-14-quickgelu/openai": ClipSpec(
+        folder="clip/ViT-L-14-quickgelu-openai", arch="ViT-L-14-quickgelu",
+        hub_repo="timm/vit_large_patch14_clip_224.openai",
+    ),
     "mini": ClipSpec(folder="mini/clip", embedded=True),
 }
 

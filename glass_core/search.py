@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from pymoo.core.problem import Problem
 
-from glass_core.generators.base import Generator
+from glass_core.generators.base import Generator, second_objective
 from glass_core.objective import Evaluator, effective_precision, objectives, release_cuda_cache, shown_member
 from glass_core.optimizers import build_optimizer
 from glass_core.presets import Preset
@@ -40,6 +40,7 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
     precision, note = effective_precision(preset.precision, scorer.device)
     notes = notes + ((note,) if note else ())
     evaluate = Evaluator(generator, scorer, target, preset.use_discriminator, preset.batch_size, precision)
+    hinged = second_objective(generator).hinged
     algorithm = build_optimizer(generator, preset, initial, evaluate)  # preset.optimizer: GA unless asked
     # pymoo is told the generation count only for its own bookkeeping; `finished` is the stop rule.
     algorithm.setup(problem, termination=("n_gen", preset.generations), seed=preset.seed)
@@ -51,7 +52,7 @@ def run_search(generator: Generator, scorer: ClipScorer, target: torch.Tensor, p
             pop = algorithm.ask()
             t1 = time.perf_counter()
             sims, realisms = evaluate(pop.get("X"))
-            pop.set("F", objectives(sims, realisms), "sim", sims, "realism", realisms)
+            pop.set("F", objectives(sims, realisms, hinged), "sim", sims, "realism", realisms)
             t2 = time.perf_counter()
             algorithm.tell(infills=pop)
             evaluate.timings["operators"] += (t1 - t0) + (time.perf_counter() - t2)

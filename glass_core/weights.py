@@ -122,3 +122,18 @@ def hub_file(repo_id: str, filename: str, what: str, put_here: Path) -> Path:
         return Path(hf_hub_download(repo_id, filename))
     except Exception as err:  # no network, no such file: all mean "not here"
         raise MissingWeightsError(what, f"{how} ({type(err).__name__})") from err
+
+
+def hub_source(repo_id: str, marker: str, what: str, how: str) -> tuple[str, bool]:
+    """(repo_id, local_only) for a from_pretrained call: the cache when it holds `marker`, else a download.
+
+    Offline, or with the hub unreachable (one short connection attempt), a repository not in the
+    cache is reported at once, naming what to fetch, instead of the libraries' long retries.
+    """
+    if hub_cached(repo_id, marker):
+        return repo_id, True
+    if is_offline():
+        raise MissingWeightsError(what, how + " (offline mode is on, so glass did not try).")
+    if (why := hub_reachable()) is not None:
+        raise MissingWeightsError(what, f"{how} ({why}).")
+    return repo_id, False

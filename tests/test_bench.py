@@ -65,13 +65,15 @@ def test_bf16_scores_agree_with_float32(test_presets, tiny_root):
 def test_random_networks_come_from_the_registry_and_only_text_kinds_get_the_tokenizer(monkeypatch):
     asked = []
     monkeypatch.setattr(Kind, "random_weights", lambda kind, device, **args: asked.append((kind.name, args)))
-    monkeypatch.setattr(models, "random_clip", lambda device: "clip")
+    monkeypatch.setattr(models, "random_clip", lambda device, arch: f"clip {arch}")
     tokenizer = Path("some/gpt2-tokenizer")
     for name in ("GPT2", "DeepMindBigGAN128", "StyleGAN2_car_d"):
-        assert models.components(get_preset(name), CPU, REPO_WEIGHTS, tokenizer)[1] == "clip"
+        assert models.components(get_preset(name), CPU, REPO_WEIGHTS, tokenizer)[1] == "clip ViT-B-32-quickgelu"
+    # The diffusion presets score with ViT-L/14, so that the aesthetic head reads the same embedding.
+    assert models.components(get_preset("SDTurbo"), CPU, REPO_WEIGHTS, tokenizer)[1] == "clip ViT-L-14-quickgelu"
     assert asked == [("gpt2", {"model": "gpt2", "max_chars": 50, "tokenizer": tokenizer}),
                      ("biggan", {"model": "biggan-deep-128", "truncation": 1.0}),
-                     ("stylegan2", {"network": "car"})]
+                     ("stylegan2", {"network": "car"}), ("sd_turbo", {})]
 
 
 def test_full_size_biggan_blocks_match_the_library_default_for_128():

@@ -9,6 +9,7 @@ presets need GPT-2's tokenizer (a folder, see --gpt2-tokenizer); nothing is down
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -29,6 +30,8 @@ CPU_DEFAULT = ["DeepMindBigGAN128", "GPT2", "mini_gan", "mini_gan_d", "mini_gpt2
 
 def modes_for(options: dict, device: torch.device) -> list:
     """The paper's path, glass's defaults, and the opt-in settings that `options` allow on `device`."""
+    if "score_decoder" in options:  # diffusion (no paper path): full-VAE scoring against TAESD's, same run
+        return [glass_mode(device), dataclasses.replace(glass_mode(device, small_scoring=True), name="glass-taesd")]
     modes = [BASELINE, glass_mode(device)]
     if "score_resolution" in options:  # StyleGAN2: scoring at 256 px is opt-in
         modes.append(glass_mode(device, small_scoring=True))

@@ -34,7 +34,7 @@ class Mode:
     whole_population: bool  # one batch per generation, instead of the paper's minibatches
     kv_cache: bool  # GPT-2 only
     lean: bool  # GPT-2 only: glass's lean decoder, or transformers' own cached forward
-    small_scoring: bool  # StyleGAN2 only: score 256x256 images
+    small_scoring: bool  # StyleGAN2: score 256x256 images; diffusion: decode through TAESD to score
     channels_last: bool  # BigGAN only: convolutions on channels-last tensors
     text_shortcuts: bool  # image→text only: CLIP text tower trimmed to the captions, each embedded once
     compile: bool = False  # torch.compile generator and CLIP image tower (Preset.compile)
@@ -43,7 +43,8 @@ class Mode:
     def generator_options(self) -> dict[str, Any]:
         """Speed options for a generator; each kind takes those it has (glass_core.options)."""
         return {"kv_cache": self.kv_cache, "lean": self.lean, "channels_last": self.channels_last, "compile": self.compile,
-                "score_resolution": 256 if self.small_scoring else None, "static": self.static}
+                "score_resolution": 256 if self.small_scoring else None, "static": self.static,
+                "score_decoder": "tiny" if self.small_scoring else "full"}
 
     def scorer_options(self) -> dict[str, Any]:
         """Speed options for the CLIP scorer."""

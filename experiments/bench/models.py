@@ -9,7 +9,7 @@ import torch
 
 from glass_core.generators import Generator, get_kind
 from glass_core.presets import Preset
-from glass_core.scorer import ClipScorer, random_clip
+from glass_core.scorer import CLIP_MODELS, ClipScorer, random_clip
 
 # An explicit command-line default, relative to the current directory: where the project's
 # workspace keeps GPT-2's tokenizer beside the checkout. Only the GPT-2 presets read it.
@@ -31,4 +31,7 @@ def components(preset: Preset, device: torch.device, weights_root: Path,
     args = dict(preset.generator_args)
     if kind.modality == "text":
         args["tokenizer"] = gpt2_tokenizer
-    return kind.random_weights(device, **args), random_clip(device)
+    # The preset's CLIP architecture (ViT-L/14 for the diffusion presets), random weights.
+    spec = CLIP_MODELS.get(preset.clip)
+    return kind.random_weights(device, **args), random_clip(device, arch=spec.arch if spec and spec.arch else
+                                                            "ViT-B-32-quickgelu")

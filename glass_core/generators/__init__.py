@@ -18,7 +18,8 @@ from typing import Any, Literal
 import torch
 
 from glass_core.errors import BadInputError
-from glass_core.generators.base import Generator, LatentSpace, Location, Modality, to_pil
+from glass_core.generators.base import (AESTHETIC, FLUENCY, REALISM, Generator, LatentSpace, Location, Modality,
+                                        SecondObjective, to_pil)
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,14 @@ class Kind:
     embedded: bool = False  # weights ship with the repository (the mini set): no download, runs offline
     class_names: Literal["imagenet"] | None = None  # what its class genes name, if it has any
     compilable: bool = False  # its load() takes compile=True (torch.compile of the population batches)
+    # What its second objective is (the front's axis, the app's checkbox); None: the paper's for its modality.
+    second_objective: SecondObjective | None = None
     args: dict[str, Any] = field(default_factory=dict)  # fixed arguments of its module's functions
+
+    @property
+    def second(self) -> SecondObjective:
+        """Its second objective: its own, else realism (images) or fluency (captions)."""
+        return self.second_objective or (FLUENCY if self.modality == "text" else REALISM)
 
     def _module(self) -> ModuleType:
         return importlib.import_module(f"glass_core.generators.{self.module}")
@@ -59,6 +67,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("gpt2", "gpt2", "text"),
     Kind("mini_gan", "mini_gan", "image", embedded=True),
     Kind("mini_gpt2", "gpt2", "text", embedded=True, args={"model": "mini"}),
+    Kind("sd_turbo", "diffusion", "image", second_objective=AESTHETIC, args={"model": "sd_turbo"}),
+    Kind("sdxl_turbo", "diffusion", "image", second_objective=AESTHETIC, args={"model": "sdxl_turbo"}),
 )}
 
 

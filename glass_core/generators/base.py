@@ -122,6 +122,50 @@ class Discriminating(Protocol):
         ...
 
 
+@runtime_checkable
+class Conditional(Protocol):
+    """The optional third part: a generator that takes the caption as its own prompt (diffusion).
+
+    `bind` is called once when a search starts, so that the prompt is encoded once, not per
+    generation; the paper's unconditional kinds lack it and `bind` below hands them back as they are.
+    """
+
+    def bind(self, condition: str) -> Generator:
+        """A generator over the same weights, conditioned on `condition`."""
+        ...
+
+
+def bind(generator: Generator, condition: str | None) -> Generator:
+    """`generator` conditioned on `condition` for one search; unconditional generators unchanged."""
+    if condition is None or not isinstance(generator, Conditional):
+        return generator
+    return generator.bind(condition)
+
+
+@dataclass(frozen=True)
+class SecondObjective:
+    """What a generator's second score (`discriminate`) means, as data for the search and the app."""
+
+    label: str  # the front's axis and the app's checkbox: "realism", "fluency", "aesthetic score"
+    # True: the score is a logit and NSGA-II minimises hinge(1 - score) (the paper's, for D); False:
+    # a score to raise as it is (NSGA-II minimises -score).
+    hinged: bool = True
+    # "outputs": discriminate() reads what `generate` made; "embeddings": the search's unit CLIP
+    # image embeddings of them, so a head over CLIP reuses the embedding instead of recomputing it.
+    reads: Literal["outputs", "embeddings"] = "outputs"
+
+
+REALISM = SecondObjective("realism")
+FLUENCY = SecondObjective("fluency")
+AESTHETIC = SecondObjective("aesthetic score", hinged=False, reads="embeddings")
+
+
+def second_objective(generator: Generator) -> SecondObjective:
+    """The generator's own second objective; the paper's D (realism) or GPT-2's fluency otherwise."""
+    own = getattr(generator, "second_objective", None)
+    return own if isinstance(own, SecondObjective) else (FLUENCY if generator.modality == "text" else REALISM)
+
+
 def to_pil(images: torch.Tensor) -> list[Image.Image]:
     """(N, 3, H, W) floats in [0, 1] to a list of RGB PIL images."""
     arr = images.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
