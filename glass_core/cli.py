@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> Path:
     from glass_core.batch.cli import out_folder
     from glass_core.images import open_image
     from glass_core.pipeline import Pipeline
+    from glass_core.prompts import parse_prompts
     from glass_core.runcard import RunCard, describe_target
     from glass_core.targets import describe_parts, picture_target
     from glass_core.timelapse import Timelapse
@@ -73,16 +74,19 @@ def run(args: argparse.Namespace) -> Path:
         raise BadInputError(f"{path}: no such file.")
     if args.task == "text2image":
         target = picture_target(args.target, None if picture is None else open_image(picture), args.image_weight)
+        if isinstance(target, str):
+            parse_prompts(target)  # a malformed caption is refused before anything is written
     else:
         target = open_image(args.target)
-    out_folder(args.out, create=True)  # a file or unwritable folder: one error line, before the search
+    out_folder(args.out, create=False)  # --out a file: one error line before any model loads
     device = args.device or default_device()
     pipe = Pipeline.from_preset(preset, device=device, weights_root=args.weights)
     card = RunCard(preset, describe_parts(target) if args.task == "text2image" else describe_target(target),
                    device=device)
     if path is not None:
         card.target["path"] = str(path)
-    records = pipe.search(target)
+    records = pipe.search(target)  # the target is encoded (and a bad one refused) here, before the first generation
+    out_folder(args.out, create=True)  # an unwritable folder: one error line, before the search runs
     lapse = Timelapse()
     bar = tqdm(total=preset.generations, unit="gen", desc=preset.name)
     try:

@@ -130,4 +130,4 @@ def condition(target: Target) -> str | None:
     if isinstance(target, Image.Image):
         return None
     prompts = parse_prompts(target) if isinstance(target, str) else target
-    return ", ".join(p.text for p in prompts if p.weight > 0)
+    return ", ".join(p.text for p in prompts if isinstance(p, WeightedPrompt) and p.weight > 0)  # pictures: CLIP only

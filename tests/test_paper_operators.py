@@ -27,7 +27,7 @@ from pymoo.core.problem import Problem
 from glass_core.availability import is_embedded
 from glass_core.generators.base import LatentSpace
 from glass_core.operators import LatentCrossover, LatentMutation, LatentRepair, LatentSampling
-from glass_core.presets import GENTLE_OPERATORS, GLASS_OPERATORS, PAPER_OPERATORS, PRESETS, Operators
+from glass_core.presets import GENTLE_OPERATORS, GLASS_OPERATORS, NOISE_OPERATORS, PAPER_OPERATORS, PRESETS, Operators
 
 BIGGAN = LatentSpace(n_real=128, real_bounds=(-2, 2), n_bits=1000, bit_init_prob=5 / 1000)
 STYLEGAN2 = LatentSpace(n_real=512, real_bounds=(-10, 10), real_init="normal")
@@ -131,7 +131,8 @@ def test_paper_integer_operators_keep_the_end_tokens_as_likely_as_the_others():
 def test_paper_presets_search_as_measured_best_and_the_paper_ga_stays_selectable():
     # The winner on planted targets of each genome kind (benchmarks/search_quality.md).
     winners = {"biggan": ("ga", GLASS_OPERATORS), "stylegan2": ("polish", GENTLE_OPERATORS),
-               "gpt2": ("ga", PAPER_OPERATORS)}
+               "gpt2": ("ga", PAPER_OPERATORS), "sd_turbo": ("ga", NOISE_OPERATORS),
+               "sdxl_turbo": ("ga", NOISE_OPERATORS)}
     for name, preset in PRESETS.items():
         if not is_embedded(preset):
             assert (preset.optimizer, preset.operators) == winners[preset.generator], name
