@@ -74,6 +74,24 @@ FREE_HELDOUT = (
     "please make a little {fg} digit {d} on {bg}",
 )
 
+# Short forms (issue 27): the digit's colour first and the background's second, with no
+# "background" after it, so only the order says which colour is which. Written before the
+# retraining that targets them; no join word of theirs is ever a training caption's.
+SHORT_HELDOUT = (
+    "{fg} {d} {bg}",
+    "{d} {fg} {bg}",
+    "{fg} {d} in front of {bg}",
+    "{fg} {d} / {bg}",
+    "{fg} {d}; {bg} behind it",
+    "{d}, {fg} on {bg}",
+    "{fg} {d} upon {bg}",
+    "{fg} {d} surrounded by {bg}",
+    "a {fg} {d} set on {bg}",
+    "{d} in {fg}, {bg} around",
+    "{fg} {d} atop {bg}",
+    "{fg} {d} - {bg}",
+)
+
 
 def _slots(template: str) -> str:
     """The template with its colour and digit slots, to compare phrasings by shape."""
