@@ -150,18 +150,19 @@ def last_record(records: Iterable[GenerationRecord],
     return last
 
 
-def free_captions(n: int, seed: int, dev: bool = False) -> list[tuple[str, Combo]]:
+def free_captions(n: int, seed: int, dev: bool = False, family: str = "") -> list[tuple[str, Combo]]:
     """n held-out combinations in free phrasings written apart from the training grammar.
 
-    `dev`: training.mini.wording.FREE_DEV (whose misses guided the grammar), else FREE_HELDOUT.
-    The phrasings take turns; digits come as words or numerals and colours now and then as
+    `dev`: training.mini.wording.FREE_DEV (whose misses guided the grammar), else FREE_HELDOUT;
+    `family="short"`: SHORT_HELDOUT, the short forms only word order disambiguates. The
+    phrasings take turns; digits come as words or numerals and colours now and then as
     synonyms, as `wording.fill` draws them.
     """
     from training.mini import wording
 
     rng = np.random.default_rng(seed)
     picks = heldout_combos(n, rng)
-    phrasings = wording.FREE_DEV if dev else wording.FREE_HELDOUT
+    phrasings = {"short": wording.SHORT_HELDOUT}.get(family) or (wording.FREE_DEV if dev else wording.FREE_HELDOUT)
     return [(wording.fill(phrasings[i % len(phrasings)], *c, rng), c) for i, c in enumerate(picks)]
 
 
