@@ -7,7 +7,8 @@ GPT-2 captioning held-out pictures, and `noise`: a diffusion-sized noise genome 
 best-of-N random sampling (experiments/compare/noise.py). Each benchmark writes
 benchmarks/search_quality/<name>.json; the page benchmarks/search_quality.md is rebuilt from every
 record there, so benchmarks can run in separate processes (one per core) and still make one page;
---keep re-measures some contenders against a record's references.
+--keep re-measures some contenders against a record's references. A reference is the median final
+similarity of several seeds of the reference method (--reference-seeds), per target.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any
 import torch
 
 from experiments.common import command, new_record, write_record
-from experiments.compare.benchmarks import Plan, digits, planted
-from experiments.compare.noise import NOISE_METHODS, noise
+from experiments.compare.benchmarks import Plan, digits, planted, reference_seeds
+from experiments.compare.noise import NOISE_METHODS, REFERENCE_SEEDS, noise
 from experiments.compare.report import benchmark_markdown, write_page
 from experiments.compare.run import METHODS
 from glass_core.weights import default_weights_root
@@ -31,8 +32,9 @@ OUT = Path("benchmarks") / "search_quality"
 # Runs per contender: targets × seeds = 16 everywhere, over 8 targets: with 2 targets × 8 seeds
 # GPT-2's record hung on one target whose reference (0.9980) one run in 40 reached.
 PLANS = {name: Plan(8, (1, 2)) for name in ("digits", "biggan", "stylegan2", "gpt2", "captions")}
-# noise: best-of-N's full budget N = 16 × 100 = 1,600 evaluations (Ma et al. ran 1,920), a quarter to contenders.
-PLANS["noise"] = Plan(8, (1, 2), generations=100)
+# noise: best-of-N's full budget N = 16 × 100 = 1,600 evaluations (Ma et al. ran 1,920), a quarter to contenders;
+# its reference is the median of 5 best-of-N seeds from 101 on (the others': 3 paper-GA seeds from 0 on).
+PLANS["noise"] = Plan(8, (1, 2), generations=100, reference_seeds=REFERENCE_SEEDS)
 MEASURES = {"digits": digits, "noise": noise}
 
 
@@ -44,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--targets", type=int, help="targets per benchmark (default: its plan's)")
     p.add_argument("--seeds", type=int, nargs="+", help="contender seeds per target (default: its plan's)")
     p.add_argument("--generations", type=int, help="the reference's generations (default: its plan's)")
+    p.add_argument("--reference-seeds", type=int, metavar="N",
+                   help="seeds whose median final similarity is each target's reference, none of them a contender's"
+                        " (default: the plan's, 3; noise 5)")
     p.add_argument("--weights", type=Path, help="weights root (default: weights/ or $GLASS_WEIGHTS)")
     # One thread: on a shared 2-core machine torch's default two spun against other processes.
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 0: torch's default)")
@@ -61,14 +66,17 @@ def _previous(path: Path, plan: Plan) -> dict[str, Any]:
     bench = record["benchmark"]
     for method in bench["methods"]:  # kept methods say which record they come from
         method.setdefault("kept_from", f"{record['date'][:16]} (`{record['command']}`)")
-    if bench["plan"] != {**vars(plan), "seeds": list(plan.seeds)}:
-        raise SystemExit(f"--keep: {path} ran {bench['plan']}, this run would be {vars(plan)}")
+    if bench["plan"] != plan.as_json():
+        raise SystemExit(f"--keep: {path} ran {bench['plan']}, this run would be {plan.as_json()}")
     return bench
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run each benchmark, write its record, rebuild the page."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.reference_seeds is not None and args.reference_seeds < 1:
+        parser.error("--reference-seeds: the reference needs at least one seed")
     if args.threads:
         torch.set_num_threads(args.threads)
     root = args.weights or default_weights_root()
@@ -78,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
 
     for name in args.benchmarks:
         base = PLANS[name]
-        plan = Plan(args.targets or base.targets, tuple(args.seeds or base.seeds), args.generations or base.generations)
+        seeds = tuple(args.seeds or base.seeds)
+        refs = reference_seeds(args.reference_seeds or len(base.reference_seeds), seeds, base.reference_seeds[0])
+        plan = Plan(args.targets or base.targets, seeds, args.generations or base.generations, refs)
         previous = _previous(args.out / f"{name}.json", plan) if args.keep else None
         pool = NOISE_METHODS if name == "noise" else METHODS
         methods = [m for m in pool if not args.methods or m.name in args.methods]

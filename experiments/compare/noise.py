@@ -15,9 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
-from experiments.compare.benchmarks import Plan, _merged, _method_entry, _run_entry, _reused, curve
+from experiments.compare.benchmarks import Plan, _merged, _method_entry, _run_entry, _reused, references
 from experiments.compare.planted import mini_clip, planted_targets, TARGET_SEED
 from experiments.compare.planted_noise import PlantedNoise
 from experiments.compare.run import Method, run_target
@@ -57,15 +55,9 @@ def noise(methods: list[Method], plan: Plan, weights: Path, log: Log,
     full = POP * plan.generations
     budget = full // 4
     targets = planted_targets(generator, scorer, plan.targets, TARGET_SEED)
-    reference = _reused(previous)
-    for i, target in enumerate(targets if not reference else ()):
-        traces = [run_target(generator, scorer, target, preset, full, seed=s, optimizer="random") for s in
-                  REFERENCE_SEEDS]
-        finals = [float(t.best[-1]) for t in traces]
-        reference.append({"target": f"hidden noise {i}", "score": float(np.median(finals)), "seeds": finals,
-                          "evaluations": full, "seconds": round(sum(t.seconds for t in traces), 1),
-                          "curve": curve(traces[int(np.argsort(finals)[len(finals) // 2])])})
-        log(f"noise reference {i}: {reference[-1]['score']:.4f} ({reference[-1]['seconds']:.0f} s)")
+    reference = _reused(previous) or references(
+        [f"hidden noise {i}" for i in range(len(targets))], plan.reference_seeds,
+        lambda i, seed: run_target(generator, scorer, targets[i], preset, full, seed=seed, optimizer="random"), log)
     results = []
     for method in methods:
         evals, runs = full if method.full_budget else budget, []
@@ -77,9 +69,9 @@ def noise(methods: list[Method], plan: Plan, weights: Path, log: Log,
         results.append(_method_entry(method, runs, budget, evals))
         log(f"  noise {method.name}: {results[-1]['summary']}")
     return {"name": "noise", "about": "diffusion noise: 16,384 N(0, 1) reals (4×64×64) through a random conv"
-            " decoder", "preset": preset.name, "search": "diffusion", "pop_size": POP, "plan": vars(plan),
+            " decoder", "preset": preset.name, "search": "diffusion", "pop_size": POP, "plan": plan.as_json(),
             "reference_evaluations": full, "target_evaluations": budget, "share": "a quarter",
             "reference_about": f"the median final similarity of best-of-N random sampling (N = {full} evaluations,"
-            f" population {POP}) over seeds {list(REFERENCE_SEEDS)}, per target",
+            f" population {POP}) over seeds {list(plan.reference_seeds)}, per target",
             "floor": BEST_OF_N, "calibration": BEST_OF_N_ALL, "reference": reference,
             "methods": _merged(previous, results)}
