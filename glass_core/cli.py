@@ -39,12 +39,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--no-discriminator", action="store_true", help="single-objective GA even if D exists")
         p.add_argument("--operators", choices=list(OPERATOR_SETS),
-                       help="genetic operators: 'paper' as the paper's code ran them, 'gentle' (StyleGAN2's and"
-                            " GPT-2's, the mini GPT-2's too), 'glass' (BigGAN's and the mini GAN's), 'noise'"
+                       help="genetic operators: 'paper' as the paper's code ran them (GPT-2's and the mini GPT-2's"
+                            " default), 'gentle' (StyleGAN2's), 'glass' (BigGAN's and the mini GAN's), 'noise'"
                             " (diffusion noise: variance-preserving mutation, block crossover)")
         p.add_argument("--optimizer", choices=list(OPTIMIZERS),
-                       help="default: the preset's (polish for StyleGAN2 and captions); '--optimizer ga --operators"
-                            " paper' runs the paper's GA")
+                       help="default: the preset's (polish for StyleGAN2); '--optimizer ga --operators paper'"
+                            " runs the paper's GA")
         p.add_argument("--device", help="cpu, cuda, cuda:1, … (default: cuda when there is one, else cpu)")
         p.add_argument("--compile", action="store_true",
                        help="torch.compile the networks: minutes first, then faster generations")

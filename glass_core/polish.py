@@ -1,4 +1,4 @@
-"""The GA plus local moves around its best genomes each generation: StyleGAN2's and captioning's default optimizer.
+"""The GA plus local moves around its best genomes each generation: StyleGAN2's default optimizer.
 
 A GA finds the right region quickly and then wanders: in the paper's runs most of the 500
 generations went into small gains. Here, each generation, the last few offspring are swapped for

@@ -131,7 +131,7 @@ def test_paper_integer_operators_keep_the_end_tokens_as_likely_as_the_others():
 def test_paper_presets_search_as_measured_best_and_the_paper_ga_stays_selectable():
     # The winner on planted targets of each genome kind (benchmarks/search_quality.md).
     winners = {"biggan": ("ga", GLASS_OPERATORS), "stylegan2": ("polish", GENTLE_OPERATORS),
-               "gpt2": ("polish", GENTLE_OPERATORS), "sd_turbo": ("ga", NOISE_OPERATORS),
+               "gpt2": ("ga", PAPER_OPERATORS), "sd_turbo": ("ga", NOISE_OPERATORS),
                "sdxl_turbo": ("ga", NOISE_OPERATORS)}
     for name, preset in PRESETS.items():
         if not is_embedded(preset):

@@ -61,8 +61,7 @@ def test_captions_problem_searches_the_trained_mini_gpt2_for_held_out_pictures()
     assert (gen.latent.n_int, gen.latent.int_bounds, preset.pop_size) == (20, (0, 153), 64)
     target = problem.make_targets(gen, clip, 1)[0]
     truth = held_out_pictures(1, TARGET_SEED)  # the picture the target embeds
-    # The benchmark's reference method: this test asks whether the problem can be searched. The
-    # default (polish, gentle operators) collapses onto one wrong caption from this seed (0.68).
+    # The benchmark's reference method: this test asks whether the problem can be searched.
     trace = run_target(gen, clip, target, preset, 64 * 20, seed=1, optimizer="ga", operators="paper")
     with torch.inference_mode():
         first = gen.generate(LatentSampling(gen.latent).do(None, 1, random_state=np.random.default_rng(1)).get("X"))[0]

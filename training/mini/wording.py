@@ -42,12 +42,15 @@ AFTER = ("{s} on a {bg} background", "{s} on {bg}", "{s} over {bg}", "{s} agains
          "{s}, the background is {bg}", "{s} on a background of {bg}", "{s} with the background in {bg}")
 BEFORE = ("on a {bg} background, {s}", "a {bg} background with {s}", "{bg} background, {s}",
           "a {bg} background behind {s}", "against {bg}, {s}", "a {bg} background and {s} on it",
-          "the background is {bg}, {s}", "background in {bg} with {s}")
+          "the background is {bg}, {s}", "background in {bg} with {s}",
+          # The background first with only a preposition to say so: the short forms below put the
+          # digit's colour first, and without these the first colour became the digit's here too.
+          "over {bg}, {s}", "on top of {bg}, {s}", "against {bg}: {s}")
 # Short forms: the subject, a join and the background's colour with no "background" after it,
 # so that the order alone says the first colour is the digit's. Half the time the join is a
 # stray word (or two) instead, so the order is learned apart from any one join word.
 SHORT_JOINS = (" on ", " over ", ", ", " with ", " against ", " and ", ": ", " + ", " & ")
-SHORT_RATE, STRAY_JOIN_RATE = 0.25, 0.5
+SHORT_RATE, STRAY_JOIN_RATE = 0.15, 0.5
 
 # Written apart from the grammar: other orders, other joins, more filler. FREE_DEV's misses in a
 # first evaluation led to the grammar's "background" before its colour and its "and" joins.
