@@ -16,9 +16,9 @@ def test_settled_is_the_first_generation_of_the_last_captions_run():
 def test_a_record_judges_every_run_by_its_caption(tmp_path):
     out = tmp_path / "budget"
     assert caption_budget.main(["--targets", "2", "--seeds", "1", "--generations", "3", "--methods", "paper GA",
-                                "mini_gpt2's default", "--threads", "0", "--out", str(out)]) == 0
+                                "polish, gentle operators", "--threads", "0", "--out", str(out)]) == 0
     result = json.loads(out.with_suffix(".json").read_text())["result"]
-    assert (result["evaluations"], result["optimizer"], result["operators"]) == (192, "polish", "gentle")
+    assert (result["evaluations"], result["optimizer"], result["operators"]) == (192, "ga", "paper")
     truth = caption_budget.held_out_pictures(2, caption_budget.TARGET_SEED)
     for method in result["methods"]:
         assert [(r["target"], r["seed"]) for r in method["runs"]] == [(0, 1), (1, 1)]
@@ -30,4 +30,4 @@ def test_a_record_judges_every_run_by_its_caption(tmp_path):
             assert 1 <= r["settled"] <= 3
         assert method["right"] == sum(r["right"] for r in method["runs"])
     page = out.with_suffix(".md").read_text()
-    assert "| paper GA | " in page and "population 64 × 3 generations = 192 evaluations" in page
+    assert "| **paper GA** (default) | " in page and "| polish, gentle operators | " in page and "population 64 × 3 generations = 192 evaluations" in page
