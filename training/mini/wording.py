@@ -1,13 +1,11 @@
 """Free wording for the mini CLIP: a small grammar of the captions a person would type.
 
 A caption is an opener, the digit with its colour, the background, and a closer, with the
-background named after the digit or before it, or in a short form ("red 3 on blue") joined by a
-word that may be any stray word; digits are words or numerals and some colours have synonyms
-("purple" for magenta). Training samples from the grammar. Three lists of phrasings were written
-apart from it, and no combination of its parts produces any of them (a test enumerates the
-grammar to prove it): `FREE_DEV`, whose misses guided the grammar, `FREE_HELDOUT`, written
-before the final training and read only by the final evaluation, and `SHORT_HELDOUT`, short forms
-written before the retraining of issue 27, whose words never join a training caption's colours.
+background named after the digit or before it; digits are words or numerals and some colours
+have synonyms ("purple" for magenta). Training samples from the grammar. Two lists of phrasings
+were written apart from it, and no combination of its parts produces any of them (a test
+enumerates the grammar to prove it): `FREE_DEV`, whose misses guided the grammar, and
+`FREE_HELDOUT`, written before the final training and read only by the final evaluation.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ CLOSERS = ("", "", "", " please", " for me", " thanks", " in the middle", ", sim
 # The digit with its colour: {fg} and {d} are filled in; {adj} is an optional size or style word.
 SUBJECTS = ("a {adj}{fg} {d}", "the {adj}{fg} {d}", "a {adj}{fg} number {d}", "a {adj}{fg} digit {d}",
             "{d} in {fg}", "the number {d} in {fg}", "{d} written in {fg}", "a {d} drawn in {fg}",
-            "the digit {d} coloured {fg}", "a {adj}{d} in {fg}", "{fg} {d}", "{d} {fg}")
+            "the digit {d} coloured {fg}", "a {adj}{d} in {fg}", "{fg} {d}")
 ADJECTIVES = ("", "", "", "big ", "small ", "handwritten ", "large ", "little ")
 # The background after the digit or before it; "background" before its colour too, as people write.
 AFTER = ("{s} on a {bg} background", "{s} on {bg}", "{s} over {bg}", "{s} against a {bg} background",
@@ -42,15 +40,7 @@ AFTER = ("{s} on a {bg} background", "{s} on {bg}", "{s} over {bg}", "{s} agains
          "{s}, the background is {bg}", "{s} on a background of {bg}", "{s} with the background in {bg}")
 BEFORE = ("on a {bg} background, {s}", "a {bg} background with {s}", "{bg} background, {s}",
           "a {bg} background behind {s}", "against {bg}, {s}", "a {bg} background and {s} on it",
-          "the background is {bg}, {s}", "background in {bg} with {s}",
-          # The background first with only a preposition to say so: the short forms below put the
-          # digit's colour first, and without these the first colour became the digit's here too.
-          "over {bg}, {s}", "on top of {bg}, {s}", "against {bg}: {s}")
-# Short forms: the subject, a join and the background's colour with no "background" after it,
-# so that the order alone says the first colour is the digit's. Half the time the join is a
-# stray word (or two) instead, so the order is learned apart from any one join word.
-SHORT_JOINS = (" on ", " over ", ", ", " with ", " against ", " and ", ": ", " + ", " & ")
-SHORT_RATE, STRAY_JOIN_RATE = 0.15, 0.5
+          "the background is {bg}, {s}", "background in {bg} with {s}")
 
 # Written apart from the grammar: other orders, other joins, more filler. FREE_DEV's misses in a
 # first evaluation led to the grammar's "background" before its colour and its "and" joins.
@@ -113,7 +103,6 @@ def grammar_templates() -> tuple[str, ...]:
     """Every template the grammar can produce (with {fg}, {bg} and {d} left open), sorted."""
     subjects = [s.replace("{adj}", a) for s in SUBJECTS for a in set(ADJECTIVES)]
     bodies = [b.format(s=s, bg="{bg}") for b in AFTER + BEFORE for s in subjects]
-    bodies += [s + j + "{bg}" for s in subjects for j in SHORT_JOINS]
     out = {o + b + c for o, b, c in itertools.product(set(OPENERS), bodies, set(CLOSERS))}
     return tuple(sorted(_slots(t) for t in out | set(TRAIN_TEMPLATES)))
 
@@ -137,19 +126,8 @@ def sample_template(rng: np.random.Generator) -> str:
     if rng.random() < 1 / 3:
         return TRAIN_TEMPLATES[rng.integers(len(TRAIN_TEMPLATES))]
     subject = SUBJECTS[rng.integers(len(SUBJECTS))].replace("{adj}", ADJECTIVES[rng.integers(len(ADJECTIVES))])
-    if rng.random() < SHORT_RATE:
-        body = subject + _short_join(rng) + "{bg}"
-    else:
-        body = (AFTER + BEFORE)[rng.integers(len(AFTER) + len(BEFORE))].format(s=subject, bg="{bg}")
+    body = (AFTER + BEFORE)[rng.integers(len(AFTER) + len(BEFORE))].format(s=subject, bg="{bg}")
     return OPENERS[rng.integers(len(OPENERS))] + body + CLOSERS[rng.integers(len(CLOSERS))]
-
-
-def _short_join(rng: np.random.Generator) -> str:
-    """A short form's join: one of SHORT_JOINS, or one or two stray words."""
-    if rng.random() >= STRAY_JOIN_RATE:
-        return SHORT_JOINS[rng.integers(len(SHORT_JOINS))]
-    pool = stray_words()
-    return " " + " ".join(pool[rng.integers(len(pool))] for _ in range(int(rng.integers(1, 3)))) + " "
 
 
 def free_caption(digit: int, fg: str, bg: str, rng: np.random.Generator) -> str:
@@ -159,7 +137,7 @@ def free_caption(digit: int, fg: str, bg: str, rng: np.random.Generator) -> str:
 
 def _known_words() -> set[str]:
     """Every word the grammar, the held-out phrasings, the colours and the digits use."""
-    texts = list(grammar_templates()) + list(FREE_DEV + FREE_HELDOUT + SHORT_HELDOUT) + list(DIGIT_WORDS) + list(PALETTE)
+    texts = list(grammar_templates()) + list(FREE_DEV + FREE_HELDOUT) + list(DIGIT_WORDS) + list(PALETTE)
     texts += [w for names in SYNONYMS.values() for w in names]
     return {w for t in texts for w in re.findall(r"[a-z]+", t.replace("{", " ").replace("}", " "))}
 
