@@ -75,8 +75,9 @@ FREE_HELDOUT = (
 )
 
 # Short forms (issue 27): the digit's colour first and the background's second, with no
-# "background" after it, so only the order says which colour is which. Written before the
-# retraining that targets them; no join word of theirs is ever a training caption's.
+# "background" after it, so only the order says which colour is which. Written after the
+# shipped mini CLIP was trained and before any retraining for them; experiments.evaluate reads
+# them (README: two retrainings tried, none shipped yet).
 SHORT_HELDOUT = (
     "{fg} {d} {bg}",
     "{d} {fg} {bg}",
