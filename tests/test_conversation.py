@@ -42,8 +42,12 @@ def test_described_turns_join_into_one_scene_and_a_later_answer_replaces_an_earl
     assert dialogue_prompts("a car", turns[2:3]) == [WeightedPrompt("a car"), WeightedPrompt("on a blue background", 0.5)]
 
 
-def test_the_mini_clip_reads_both_colours_only_from_the_joined_scene():
-    """Why turns are joined: encoded apart, the mini CLIP confuses which colour is the digit's."""
+def test_the_mini_clip_reads_both_colours_from_turns_joined_or_apart():
+    """Joined, the turns name both colours in one text, which is where CLIP binds a colour to its noun.
+
+    Apart, the mini CLIP of 2026-11-30 swapped them (0.89 right); trained on fragments such as "a
+    red digit" and "on a blue background", the shipped one reads each turn alone as well.
+    """
     pipe = Pipeline.from_preset("mini_gan_d", weights_root=REPO_WEIGHTS)
     pics = data.sample_pictures(100, np.random.default_rng(0), split="test")
     pairs = [(f, b) for f in data.COLOURS for b in data.COLOURS if f != b]
@@ -60,7 +64,7 @@ def test_the_mini_clip_reads_both_colours_only_from_the_joined_scene():
 
     joined = accuracy(lambda f, b: dialogue_prompts("the number", turns(f, b)))
     apart = accuracy(lambda f, b: [WeightedPrompt("the number"), *(turn_prompt(t, 0.5) for t in turns(f, b))])
-    assert joined >= 0.95 and apart < joined - 0.05
+    assert joined >= 0.95 and apart >= 0.95
 
 
 @pytest.mark.parametrize("caption,turn,message", [

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from experiments import evaluate
-from experiments.common import heldout_captions, heldout_pictures
+from experiments.common import free_captions, heldout_captions, heldout_pictures
 from training.mini.judge import Judge, parse_caption
 from glass_core.pipeline import Pipeline
 from glass_core.presets import DEFAULT_PRESET
@@ -35,6 +35,17 @@ def test_text_to_image_draws_the_held_out_caption(preset, judge):
         verdict = judge.judge_image(last.output)
         hits.append((verdict.digit, verdict.fg, verdict.bg) == truth)
     assert sum(hits) >= 3, hits
+
+
+def test_short_forms_give_the_first_colour_to_the_digit(judge):
+    """"red 3 blue", "3, red on blue", "red 3 in front of blue": word order alone names the digit's colour."""
+    pipe = Pipeline.from_preset("mini_gan_d", device="cpu", weights_root=REPO_WEIGHTS)
+    found = []
+    for i, (caption, truth) in enumerate(free_captions(16, evaluate.SEED + 5, family="short")):
+        *_, last = pipe.search(caption, seed=i)
+        verdict = judge.judge_image(last.output)
+        found.append((caption, (verdict.fg, verdict.bg) == truth[1:]))
+    assert sum(ok for _, ok in found) >= 15, found
 
 
 def test_image_to_text_names_the_held_out_digit():

@@ -7,9 +7,11 @@ import re
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from experiments.common import pictures_drawn_apart
 from training.mini import augment, data, wording
+from training.mini.clip_train import matches, shared_infonce, training_batch
 from training.mini.judge import Judge, nearest_colour, parse_caption
 
 
@@ -49,6 +51,54 @@ def test_training_captions_keep_what_they_name():
 def test_short_forms_leave_only_word_order_to_tell_the_colours_apart():
     for template in wording.SHORT_HELDOUT:
         assert "background" not in template and template.index("{fg}") < template.index("{bg}"), template
+
+
+def test_fragments_name_only_what_they_say_they_name():
+    rng = np.random.default_rng(4)
+    seen = set()
+    for combo in data.train_combos()[:300]:
+        text, named = wording.fragment_caption(*combo, rng)
+        seen.add(tuple(n is not None for n in named))
+        assert all(n is None or n == c for n, c in zip(named, combo)), (text, named)
+        words = set(re.findall(r"[a-z0-9]+", text))
+        said_colours = {w for w in words if w in data.PALETTE}
+        assert said_colours <= {c for c in named[1:] if c}, text  # never a colour it does not name
+        assert (named[0] is not None) == bool(words & (set(data.DIGIT_WORDS) | set("0123456789"))), text
+    # Each part alone, and each pair, is some fragment's whole meaning.
+    assert {(False, False, True), (False, True, False), (True, False, False),
+            (True, True, False), (True, False, True), (False, True, True)} <= seen
+
+
+def test_a_caption_true_of_several_pictures_shares_its_target():
+    logits = torch.randn(6, 6, generator=torch.Generator().manual_seed(0))
+    diagonal = torch.eye(6, dtype=torch.bool)
+    target = torch.arange(6)
+    clip_loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+    assert torch.allclose(shared_infonce(logits, diagonal), clip_loss)
+    # Caption 0 is a fragment true of pictures 0 and 1: scoring both high becomes the better answer.
+    shared = diagonal.clone()
+    shared[1, 0] = True
+    one_high, both_high = torch.eye(6) * 8, torch.eye(6) * 8
+    both_high[1, 0] = 8
+    assert shared_infonce(both_high, shared) < shared_infonce(one_high, shared)
+    assert shared_infonce(both_high, diagonal) > shared_infonce(one_high, diagonal)
+    # Pictures choose among whole captions only; picture 0, whose caption is the fragment, has none.
+    whole = torch.tensor([False] + [True] * 5)
+    to_picture = F.cross_entropy(logits.T, shared.T.float() / shared.T.float().sum(1, keepdim=True))
+    to_caption = F.cross_entropy(logits[1:, 1:], torch.arange(5))
+    assert torch.allclose(shared_infonce(logits, shared, whole), (to_caption + to_picture) / 2)
+
+
+def test_a_batch_knows_which_pictures_each_caption_is_true_of():
+    from open_clip import get_tokenizer
+
+    _, tokens, positives, whole = training_batch(48, np.random.default_rng(5), get_tokenizer("RN50"))
+    assert tokens.shape == (48, 77) and positives.shape == (48, 48) and positives.diagonal().all()
+    assert 0 < int((~whole).sum()) < 24 and (positives[:, ~whole].sum(0) > 1).any()
+    combos = [(3, "red", "blue"), (3, "blue", "red"), (4, "red", "green")]
+    named = [(3, "red", "blue"), (None, None, "red"), (None, "red", None), (3, None, None)]
+    assert matches(combos, named).tolist() == [[True, False, True, True], [False, True, False, True],
+                                               [False, False, True, False]]
 
 
 def test_shades_keep_every_colour_nearest_its_name():

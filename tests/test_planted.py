@@ -14,6 +14,13 @@ from glass_core.weights import REPO_WEIGHTS
 SIZES = {"biggan": (128, 1000, 0), "stylegan2": (512, 0, 0), "gpt2": (0, 0, 20)}
 
 
+# How far below the hidden genome's 1.0 random genomes score at the median. The shipped mini CLIP
+# (2026-12-06), trained on fragments, puts every nonsense caption of the random GPT-2 near one
+# point (median 0.997; 0.889 on the CLIP of 2026-11-30), so its gap is smaller but still there:
+# a collapsed scorer reads 1.0 for all of them.
+GAPS = {"biggan": 0.05, "stylegan2": 0.05, "gpt2": 0.001}
+
+
 def _check(name: str) -> None:
     problem = PLANTED[name]
     gen, clip = problem.build(), mini_clip(REPO_WEIGHTS)
@@ -26,7 +33,9 @@ def _check(name: str) -> None:
     others = LatentSampling(lat).do(None, 32, random_state=np.random.default_rng(5)).get("X")
     # The hidden genome scores 1.0, random genomes far less: there is a real gap to close.
     assert evaluate(hidden)[0][0] == pytest.approx(1.0, abs=1e-5)
-    assert np.median(evaluate(others)[0]) < 0.95  # a collapsed scorer, as an untuned BigGAN gave, reads 1.0)
+    scores = np.asarray(evaluate(others)[0]).ravel()
+    assert np.median(scores) < 1 - GAPS[name]  # a collapsed scorer, as an untuned BigGAN gave, reads 1.0
+    assert len(np.unique(scores)) > 24  # and random genomes differ among themselves
 
 
 @pytest.mark.parametrize("name", ["biggan", "stylegan2"])

@@ -1,11 +1,14 @@
 """Free wording for the mini CLIP: a small grammar of the captions a person would type.
 
 A caption is an opener, the digit with its colour, the background, and a closer, with the
-background named after the digit or before it; digits are words or numerals and some colours
-have synonyms ("purple" for magenta). Training samples from the grammar. Two lists of phrasings
-were written apart from it, and no combination of its parts produces any of them (a test
-enumerates the grammar to prove it): `FREE_DEV`, whose misses guided the grammar, and
-`FREE_HELDOUT`, written before the final training and read only by the final evaluation.
+background named after the digit or before it, or in a short form ("red 3 on blue") whose join
+may be any stray word; digits are words or numerals and some colours have synonyms ("purple"
+for magenta). Fragments name only some of the three ("a yellow background", "a red digit").
+Training samples from the grammar. Three lists of phrasings were written apart from it, and no
+combination of its parts produces any of them (a test enumerates the grammar to prove it):
+`FREE_DEV`, whose misses guided the grammar, `FREE_HELDOUT`, written before the final training
+and read only by the final evaluation, and `SHORT_HELDOUT`, short forms written before the
+retraining of issue 27.
 """
 
 from __future__ import annotations
@@ -40,7 +43,27 @@ AFTER = ("{s} on a {bg} background", "{s} on {bg}", "{s} over {bg}", "{s} agains
          "{s}, the background is {bg}", "{s} on a background of {bg}", "{s} with the background in {bg}")
 BEFORE = ("on a {bg} background, {s}", "a {bg} background with {s}", "{bg} background, {s}",
           "a {bg} background behind {s}", "against {bg}, {s}", "a {bg} background and {s} on it",
-          "the background is {bg}, {s}", "background in {bg} with {s}")
+          "the background is {bg}, {s}", "background in {bg} with {s}",
+          # The background first with only a preposition to say so: the short forms below put the
+          # digit's colour first, and without these the first colour became the digit's here too.
+          "over {bg}, {s}", "on top of {bg}, {s}", "against {bg}: {s}")
+# Short forms: the subject, a join and the background's colour with no "background" after it,
+# so that the order alone says the first colour is the digit's. Half the time the join is a
+# stray word (or two) instead, so the order is learned apart from any one join word.
+SHORT_JOINS = (" on ", " over ", ", ", " with ", " against ", " and ", ": ", " + ", " & ")
+SHORT_RATE, STRAY_JOIN_RATE = 0.15, 0.5
+# Fragments name one or two of digit, digit colour and background, as people write them to
+# steer a picture ("this picture, but on a yellow background"). Trained without them, the short
+# forms taught the CLIP that a caption's first colour is the digit's, so that a lone "a yellow
+# background" asked for a yellow digit (a retraining the README describes).
+FRAGMENTS = ("a {bg} background", "on a {bg} background", "{bg} background", "on {bg}",
+             "the background is {bg}", "over {bg}", "against a {bg} background", "background {bg}",
+             "a {fg} digit", "a {fg} number", "written in {fg}", "a digit in {fg}",
+             "a {d}", "the number {d}", "digit {d}", "the digit {d}",
+             "a {fg} {d}", "{d} in {fg}", "the number {d} in {fg}",
+             "a {d} on a {bg} background", "{d} on {bg}", "the number {d} over {bg}",
+             "a {fg} digit on a {bg} background", "a {fg} number on {bg}", "something {fg} on {bg}")
+FRAGMENT_RATE = 0.1
 
 # Written apart from the grammar: other orders, other joins, more filler. FREE_DEV's misses in a
 # first evaluation led to the grammar's "background" before its colour and its "and" joins.
@@ -75,9 +98,9 @@ FREE_HELDOUT = (
 )
 
 # Short forms (issue 27): the digit's colour first and the background's second, with no
-# "background" after it, so only the order says which colour is which. Written after the
-# shipped mini CLIP was trained and before any retraining for them; experiments.evaluate reads
-# them (README: two retrainings tried, none shipped yet).
+# "background" after it, so only the order says which colour is which. Written on 2026-12-06,
+# before any retraining for them; only experiments.evaluate reads them (the README tells how
+# the four retrainings since did on them).
 SHORT_HELDOUT = (
     "{fg} {d} {bg}",
     "{d} {fg} {bg}",
@@ -104,6 +127,7 @@ def grammar_templates() -> tuple[str, ...]:
     """Every template the grammar can produce (with {fg}, {bg} and {d} left open), sorted."""
     subjects = [s.replace("{adj}", a) for s in SUBJECTS for a in set(ADJECTIVES)]
     bodies = [b.format(s=s, bg="{bg}") for b in AFTER + BEFORE for s in subjects]
+    bodies += [s + j + "{bg}" for s in subjects for j in SHORT_JOINS]
     out = {o + b + c for o, b, c in itertools.product(set(OPENERS), bodies, set(CLOSERS))}
     return tuple(sorted(_slots(t) for t in out | set(TRAIN_TEMPLATES)))
 
@@ -127,8 +151,30 @@ def sample_template(rng: np.random.Generator) -> str:
     if rng.random() < 1 / 3:
         return TRAIN_TEMPLATES[rng.integers(len(TRAIN_TEMPLATES))]
     subject = SUBJECTS[rng.integers(len(SUBJECTS))].replace("{adj}", ADJECTIVES[rng.integers(len(ADJECTIVES))])
-    body = (AFTER + BEFORE)[rng.integers(len(AFTER) + len(BEFORE))].format(s=subject, bg="{bg}")
+    if rng.random() < SHORT_RATE:
+        body = subject + _short_join(rng) + "{bg}"
+    else:
+        body = (AFTER + BEFORE)[rng.integers(len(AFTER) + len(BEFORE))].format(s=subject, bg="{bg}")
     return OPENERS[rng.integers(len(OPENERS))] + body + CLOSERS[rng.integers(len(CLOSERS))]
+
+
+def _short_join(rng: np.random.Generator) -> str:
+    """A short form's join: one of SHORT_JOINS, or one or two stray words."""
+    if rng.random() >= STRAY_JOIN_RATE:
+        return SHORT_JOINS[rng.integers(len(SHORT_JOINS))]
+    pool = stray_words()
+    return " " + " ".join(pool[rng.integers(len(pool))] for _ in range(int(rng.integers(1, 3)))) + " "
+
+
+Constraint = tuple[int | None, str | None, str | None]
+
+
+def fragment_caption(digit: int, fg: str, bg: str, rng: np.random.Generator) -> tuple[str, Constraint]:
+    """A fragment for one combination, and what it names: (digit, fg, bg) with None where silent."""
+    template = FRAGMENTS[rng.integers(len(FRAGMENTS))]
+    named = (digit if "{d}" in template else None, fg if "{fg}" in template else None,
+             bg if "{bg}" in template else None)
+    return fill(template, digit, fg, bg, rng), named
 
 
 def free_caption(digit: int, fg: str, bg: str, rng: np.random.Generator) -> str:
@@ -138,7 +184,8 @@ def free_caption(digit: int, fg: str, bg: str, rng: np.random.Generator) -> str:
 
 def _known_words() -> set[str]:
     """Every word the grammar, the held-out phrasings, the colours and the digits use."""
-    texts = list(grammar_templates()) + list(FREE_DEV + FREE_HELDOUT) + list(DIGIT_WORDS) + list(PALETTE)
+    texts = list(grammar_templates()) + list(FREE_DEV + FREE_HELDOUT + SHORT_HELDOUT + FRAGMENTS)
+    texts += list(DIGIT_WORDS) + list(PALETTE)
     texts += [w for names in SYNONYMS.values() for w in names]
     return {w for t in texts for w in re.findall(r"[a-z]+", t.replace("{", " ").replace("}", " "))}
 
